@@ -1,0 +1,1 @@
+"""Data sources: palindromes (Part I) and MNIST (Part II)."""

@@ -1,0 +1,25 @@
+"""Choosing the torch device from `trainer.device`."""
+
+import torch
+
+from sweeplab.errors import ConfigError
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` picks CUDA when a GPU is present, else the CPU; `cuda` without a GPU is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "cuda" or name.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise ConfigError(
+                f"trainer.device={name} but no CUDA GPU is available here; use trainer.device=auto or cpu"
+            )
+        device = torch.device(name)
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ConfigError(
+                f"trainer.device={name} but only {torch.cuda.device_count()} GPU(s) are visible"
+            )
+        return device
+    raise ConfigError(f"trainer.device={name} is not a device; use auto, cpu, cuda or cuda:N")

@@ -1,0 +1,82 @@
+"""The LSTM, written from its equations, and torch.nn.LSTM behind the same interface.
+
+    g_t = tanh(W_gx x_t + W_gh h_{t-1} + b_g)
+    i_t = sigmoid(W_ix x_t + W_ih h_{t-1} + b_i)
+    f_t = sigmoid(W_fx x_t + W_fh h_{t-1} + b_f)
+    o_t = sigmoid(W_ox x_t + W_oh h_{t-1} + b_o)
+    c_t = g_t * i_t + c_{t-1} * f_t
+    h_t = tanh(c_t) * o_t
+    p   = W_ph h_T + b_p                      (logits: CrossEntropyLoss applies the softmax)
+
+The four gates' weights are stacked row-wise in the order g, i, f, o (W_x = [W_gx; W_ix; W_fx; W_ox],
+likewise W_h and b), so a time step costs one matrix product instead of eight.
+"""
+
+import math
+
+import torch
+from torch import nn
+
+
+class LSTM(nn.Module):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int = 128,
+        num_classes: int = 10,
+        forget_bias: float = 1.0,
+    ):
+        super().__init__()
+        H = self.hidden_size = hidden_size
+        self.W_x = nn.Parameter(torch.empty(4 * H, input_size))  # [W_gx; W_ix; W_fx; W_ox]
+        self.W_h = nn.Parameter(torch.empty(4 * H, H))  # [W_gh; W_ih; W_fh; W_oh]
+        self.b = nn.Parameter(torch.zeros(4 * H))  # [b_g; b_i; b_f; b_o]
+        self.W_ph = nn.Parameter(torch.empty(num_classes, H))
+        self.b_p = nn.Parameter(torch.zeros(num_classes))
+        bound = 1.0 / math.sqrt(H)  # torch.nn.LSTM's initialisation
+        for weight in (self.W_x, self.W_h, self.W_ph):
+            nn.init.uniform_(weight, -bound, bound)
+        # A positive forget-gate bias keeps c flowing through time early in training
+        # (Gers et al. 2000; Jozefowicz et al. 2015): without it T >= 20 is not learned.
+        with torch.no_grad():
+            self.b[2 * H : 3 * H].fill_(forget_bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (batch, time, input_size) -> logits (batch, num_classes)."""
+        H = self.hidden_size
+        # The input projection does not depend on h: compute it for all steps at once.
+        x_proj = torch.addmm(self.b, x.flatten(0, 1), self.W_x.t()).view(*x.shape[:2], 4 * H)
+        h = x.new_zeros(x.shape[0], H)
+        c = x.new_zeros(x.shape[0], H)
+        for t in range(x.shape[1]):
+            gates = torch.addmm(x_proj[:, t], h, self.W_h.t())
+            g = torch.tanh(gates[:, :H])
+            i, f, o = torch.sigmoid(gates[:, H:]).chunk(3, dim=1)
+            c = g * i + c * f
+            h = torch.tanh(c) * o
+        return torch.addmm(self.b_p, h, self.W_ph.t())
+
+
+class CudnnLSTM(nn.Module):
+    """torch.nn.LSTM (cuDNN on a GPU) plus the same output layer: the reference and a fast option."""
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int = 128,
+        num_classes: int = 10,
+        forget_bias: float = 1.0,
+    ):
+        super().__init__()
+        self.lstm = nn.LSTM(input_size, hidden_size, batch_first=True)
+        self.head = nn.Linear(hidden_size, num_classes)
+        H = hidden_size
+        with torch.no_grad():  # nn.LSTM orders its gates i, f, g, o and has two bias vectors
+            self.lstm.bias_ih_l0.zero_()
+            self.lstm.bias_hh_l0.zero_()
+            self.lstm.bias_ih_l0[H : 2 * H].fill_(forget_bias)
+            self.head.bias.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        output, _ = self.lstm(x)  # h0 and c0 default to zeros of the right batch and device
+        return self.head(output[:, -1])

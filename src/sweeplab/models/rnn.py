@@ -1,0 +1,33 @@
+"""The vanilla RNN, written from its equations.
+
+    h_t = tanh(W_hx x_t + W_hh h_{t-1} + b_h)
+    p   = W_ph h_T + b_p                      (logits: CrossEntropyLoss applies the softmax)
+"""
+
+import math
+
+import torch
+from torch import nn
+
+
+class VanillaRNN(nn.Module):
+    def __init__(self, input_size: int, hidden_size: int = 128, num_classes: int = 10):
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.W_hx = nn.Parameter(torch.empty(hidden_size, input_size))
+        self.W_hh = nn.Parameter(torch.empty(hidden_size, hidden_size))
+        self.b_h = nn.Parameter(torch.zeros(hidden_size))
+        self.W_ph = nn.Parameter(torch.empty(num_classes, hidden_size))
+        self.b_p = nn.Parameter(torch.zeros(num_classes))
+        bound = 1.0 / math.sqrt(hidden_size)  # torch.nn.RNN's initialisation
+        for weight in (self.W_hx, self.W_hh, self.W_ph):
+            nn.init.uniform_(weight, -bound, bound)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (batch, time, input_size) -> logits (batch, num_classes)."""
+        # The input projection does not depend on h: compute it for all steps at once.
+        x_proj = torch.addmm(self.b_h, x.flatten(0, 1), self.W_hx.t()).view(*x.shape[:2], -1)
+        h = x.new_zeros(x.shape[0], self.hidden_size)
+        for t in range(x.shape[1]):
+            h = torch.tanh(torch.addmm(x_proj[:, t], h, self.W_hh.t()))
+        return torch.addmm(self.b_p, h, self.W_ph.t())

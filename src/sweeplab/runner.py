@@ -1,0 +1,44 @@
+"""Run one job: validate, skip it if already completed, run the task, record any failure.
+
+A job that raises leaves `summary.json` with status `failed`, the error in one line, and the
+traceback in `error.txt`; the exception is re-raised so Hydra marks the job failed, runs the other
+jobs of the sweep and exits non-zero at the end.
+"""
+
+import logging
+import traceback
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from sweeplab import artifacts
+from sweeplab.config import validate_common
+from sweeplab.errors import ConfigError
+from sweeplab.tasks import TASKS, get_task
+
+log = logging.getLogger(__name__)
+
+
+def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    previous = artifacts.read_json(out_dir / artifacts.SUMMARY_FILE)
+    if previous and previous.get("status") == "completed":
+        log.info("%s already holds a completed run: kept as it is, nothing to do", out_dir)
+        return previous
+    try:
+        validate_common(cfg, list(TASKS))
+        return get_task(cfg.task)(cfg, out_dir, overrides)
+    except Exception as exc:
+        record_failure(out_dir, overrides, exc)
+        raise
+
+
+def record_failure(out_dir: Path, overrides: list[str], exc: Exception) -> None:
+    message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    summary = artifacts.read_json(out_dir / artifacts.SUMMARY_FILE) or {"overrides": overrides}
+    summary.update(status="failed", error=message)
+    artifacts.write_json(out_dir / artifacts.SUMMARY_FILE, summary)
+    artifacts.write_text(out_dir / artifacts.ERROR_FILE, "".join(traceback.format_exception(exc)))
+    if not isinstance(exc, ConfigError):  # Hydra already prints a ConfigError's one line
+        log.error("job failed: %s", message)
