@@ -3,6 +3,7 @@
 Each problem raises ConfigError with one line that names the key, what it got and what is allowed.
 """
 
+import math
 from collections.abc import Callable
 
 from omegaconf import DictConfig
@@ -35,7 +36,7 @@ def positive_int(key: str) -> tuple[str, Callable, str]:
 
 
 def positive_number(key: str) -> tuple[str, Callable, str]:
-    return key, lambda v: _is_number(v) and v > 0, "a positive number"
+    return key, lambda v: _is_number(v) and 0 < v < math.inf, "a positive number"
 
 
 def one_of(key: str, choices) -> tuple[str, Callable, str]:

@@ -1,0 +1,51 @@
+"""Shared fixtures: composing configs with Hydra's compose API and running the real CLI."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from sweeplab.paths import config_dir
+
+# Settings that make a palindrome run take a fraction of a second.
+TINY = [
+    "trainer.steps=20",
+    "trainer.eval_every=10",
+    "trainer.checkpoint_every=10",
+    "trainer.batch_size=16",
+    "data.eval_size=64",
+    "model.hidden_size=16",
+    "trainer.device=cpu",
+]
+
+
+def compose_config(overrides=(), return_hydra_config=False):
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        return compose("config", overrides=list(overrides), return_hydra_config=return_hydra_config)
+
+
+@pytest.fixture
+def cfg_factory():
+    return compose_config
+
+
+def run_cli(args, cwd: Path, module: str = "sweeplab", env_extra=None, timeout: int = 300):
+    """Run `python -m sweeplab ARGS` in a subprocess; return the CompletedProcess."""
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    env.update(env_extra or {})
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def cli():
+    return run_cli

@@ -1,0 +1,106 @@
+"""Training in-process: learning, resuming from a checkpoint, divergence."""
+
+import json
+
+import pytest
+import torch
+
+from sweeplab.runner import run_job
+from tests.conftest import TINY, compose_config
+
+
+def metrics_without_time(path):
+    """metrics.csv's lines without the last column, elapsed_s."""
+    return [line.rsplit(",", 1)[0] for line in path.read_text().splitlines()]
+
+
+def test_lstm_learns_t5(tmp_path):
+    cfg = compose_config(
+        ["model=lstm", "seq_len=5", "trainer.steps=300", "trainer.eval_every=100",
+         "trainer.batch_size=64", "model.hidden_size=64", "trainer.device=cpu", "data.eval_size=500"]
+    )
+    summary = run_job(cfg, tmp_path, [])
+    assert summary["status"] == "completed"
+    assert summary["final_eval_acc"] >= 0.95
+
+
+def test_same_seed_gives_the_same_metrics(tmp_path):
+    cfg = compose_config(["model=lstm", "seq_len=6", "seed=3", *TINY])
+    run_job(cfg, tmp_path / "a", [])
+    run_job(cfg, tmp_path / "b", [])
+    run_job(compose_config(["model=lstm", "seq_len=6", "seed=4", *TINY]), tmp_path / "c", [])
+    a, b, c = (metrics_without_time(tmp_path / name / "metrics.csv") for name in "abc")
+    assert a == b
+    assert a[1:] != c[1:]  # another seed, other numbers
+
+
+def test_rerunning_a_completed_run_dir_keeps_it(tmp_path, caplog):
+    cfg = compose_config(["seq_len=5", *TINY])
+    run_job(cfg, tmp_path, [])
+    before = [(tmp_path / name).read_bytes() for name in ("metrics.csv", "summary.json", "checkpoint.pt")]
+    with caplog.at_level("INFO"):
+        again = run_job(compose_config(["seq_len=5", *TINY, "trainer.steps=40"]), tmp_path, [])
+    assert "already holds a completed run" in caplog.text
+    assert again["steps_done"] == 20
+    assert [(tmp_path / name).read_bytes() for name in ("metrics.csv", "summary.json", "checkpoint.pt")] == before
+
+
+def test_extending_a_run_from_its_checkpoint_matches_an_uninterrupted_run(tmp_path):
+    full = run_job(compose_config([*TINY, "trainer.steps=40"]), tmp_path / "full", [])
+    half = tmp_path / "half"
+    run_job(compose_config([*TINY, "trainer.steps=20"]), half, [])
+    # Pretend the first half was cut short: the checkpoint at step 20 is where it resumes.
+    (half / "summary.json").unlink()
+    resumed = run_job(compose_config([*TINY, "trainer.steps=40"]), half, [])
+    assert metrics_without_time(half / "metrics.csv") == metrics_without_time(tmp_path / "full" / "metrics.csv")
+    assert resumed["final_eval_acc"] == full["final_eval_acc"]
+
+
+def test_resuming_with_a_different_config_is_refused(tmp_path):
+    from sweeplab.errors import ConfigError
+
+    run_job(compose_config([*TINY, "seq_len=5"]), tmp_path, [])
+    (tmp_path / "summary.json").unlink()
+    with pytest.raises(ConfigError, match="different config"):
+        run_job(compose_config([*TINY, "seq_len=6"]), tmp_path, [])
+    assert json.loads((tmp_path / "summary.json").read_text())["status"] == "failed"
+
+
+def test_a_nan_loss_marks_the_run_diverged(tmp_path, monkeypatch):
+    from sweeplab.data.palindrome import PalindromeData
+
+    real_sample = PalindromeData.sample
+    calls = {"n": 0}
+
+    def poisoned_sample(self, batch_size):  # from step 13 on, the inputs are NaN
+        calls["n"] += 1
+        inputs, targets = real_sample(self, batch_size)
+        return (inputs * float("nan") if calls["n"] > 12 else inputs), targets
+
+    monkeypatch.setattr(PalindromeData, "sample", poisoned_sample)
+    summary = run_job(compose_config([*TINY, "trainer.steps=50"]), tmp_path, [])
+    assert summary["status"] == "diverged"
+    assert summary["steps_done"] == 20  # stopped at the first evaluation after the NaN
+    assert json.loads((tmp_path / "summary.json").read_text())["status"] == "diverged"
+
+
+def test_a_crashing_task_records_failed_with_its_traceback(tmp_path, monkeypatch):
+    import sweeplab.tasks.palindrome as palindrome
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("simulated crash")
+
+    monkeypatch.setattr(palindrome, "train_step", boom)
+    with pytest.raises(RuntimeError):
+        run_job(compose_config(TINY), tmp_path, ["seq_len=20"])
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["status"] == "failed"
+    assert summary["error"] == "RuntimeError: simulated crash"
+    assert "simulated crash" in (tmp_path / "error.txt").read_text()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_run_on_cuda(tmp_path):
+    summary = run_job(compose_config([*TINY[:-1], "trainer.device=auto"]), tmp_path, [])
+    assert summary["device"].startswith("cuda") and summary["status"] == "completed"
