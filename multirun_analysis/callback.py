@@ -1,0 +1,39 @@
+"""Hydra callback: analyse a sweep when the multirun ends.
+
+Enabled by ``conf/hydra/callbacks/analysis.yaml`` (the presets ``experiment=quick`` and
+``experiment=rnn_vs_lstm`` select it). Hydra does not call ``on_multirun_end`` when a job
+raised, so ``multirun-analysis SWEEP_DIR`` stays the dependable way to get the report.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from hydra.experimental.callback import Callback
+
+log = logging.getLogger(__name__)
+
+
+class AnalysisCallback(Callback):
+    def __init__(self, threshold: float = 0.99, latex: bool = False, make_plots: bool = True) -> None:
+        self.threshold = threshold
+        self.latex = latex
+        self.make_plots = make_plots
+
+    def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
+        """Write the report into the sweep dir; log, never raise, if that fails."""
+        try:
+            sweep_dir = config.hydra.sweep.dir
+        except Exception:  # noqa: BLE001
+            log.warning("sweep analysis skipped: the config has no hydra.sweep.dir")
+            return
+        try:
+            from .pipeline import analyze
+
+            analysis = analyze([sweep_dir], threshold=self.threshold, latex=self.latex,
+                               make_plots=self.make_plots)
+            log.info("sweep report written to %s", analysis.report_html)
+        except Exception:  # noqa: BLE001 -- a failed analysis must not fail the sweep
+            log.exception("sweep analysis of %s failed; rerun it with: multirun-analysis %s",
+                          sweep_dir, sweep_dir)
