@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -129,6 +130,13 @@ def known_jobs() -> list[dict]:
                                  best=min(1.0, final + 0.005),
                                  step_to_99=KNOWN_STEP_TO_99[(model, t)][seed]))
     return jobs
+
+
+@pytest.fixture(scope="session")
+def sweeps():
+    """The writers, for tests that build their own sweep: ``sweeps.write_job(...)``."""
+    return SimpleNamespace(write_job=write_job, write_sweep=write_sweep, known_jobs=known_jobs,
+                           config_for=config_for, KNOWN_FINALS=KNOWN_FINALS)
 
 
 @pytest.fixture

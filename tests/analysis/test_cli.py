@@ -11,8 +11,6 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from conftest import known_jobs, write_sweep
-
 from multirun_analysis.__main__ import main
 from multirun_analysis.callback import AnalysisCallback
 
@@ -20,9 +18,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def analysed(tmp_path_factory):
+def analysed(tmp_path_factory, sweeps):
     """The known sweep, analysed once by the command (plots included) for several tests."""
-    sweep = write_sweep(tmp_path_factory.mktemp("analysed") / "sweep", known_jobs(),
+    sweep = sweeps.write_sweep(tmp_path_factory.mktemp("analysed") / "sweep", sweeps.known_jobs(),
                         params={"model": "rnn,lstm", "seq_len": "5,10", "seed": "0,1,2"})
     assert main([str(sweep), "-q"]) == 0
     return sweep
@@ -163,9 +161,7 @@ def test_a_sweep_without_palindrome_results_still_reports(tmp_path):
     assert "1 run(s) of other tasks (gan)" in md and "| missing " in md
 
 
-def test_pipes_in_errors_do_not_break_markdown_tables(tmp_path):
-    from conftest import write_job
-
-    write_job(tmp_path / "sw", 0, status="failed", error="ValueError: a | b")
+def test_pipes_in_errors_do_not_break_markdown_tables(tmp_path, sweeps):
+    sweeps.write_job(tmp_path / "sw", 0, status="failed", error="ValueError: a | b")
     assert main([str(tmp_path / "sw"), "-q", "--no-plots"]) == 0
     assert "ValueError: a \\| b" in (tmp_path / "sw" / "report.md").read_text()

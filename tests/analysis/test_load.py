@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import write_job, write_sweep
 
 from multirun_analysis.load import NoSweepsFound, find_sweeps, load_sweeps
 
@@ -15,9 +14,9 @@ def test_find_sweeps_searches_a_parent_dir(two_sweeps):
         "2024-05-01/09-00-00-000000", "2024-05-02/09-00-00-000000"]
 
 
-def test_a_sweep_without_multirun_yaml_is_found_by_its_job_dirs(tmp_path):
+def test_a_sweep_without_multirun_yaml_is_found_by_its_job_dirs(tmp_path, sweeps):
     sweep = tmp_path / "sw"
-    write_job(sweep, 0, model="rnn")
+    sweeps.write_job(sweep, 0, model="rnn")
     assert find_sweeps([tmp_path]) == [sweep]
 
 
@@ -50,9 +49,9 @@ def test_broken_jobs_keep_their_config_and_say_what_is_wrong(messy_sweep):
     assert runs.loc[9, "steps_done"] == 100
 
 
-def test_failed_job_without_summary_is_failed_with_the_error_txt_line(tmp_path):
+def test_failed_job_without_summary_is_failed_with_the_error_txt_line(tmp_path, sweeps):
     sweep = tmp_path / "sw"
-    job = write_job(sweep, 0, status="failed", summary=False)
+    job = sweeps.write_job(sweep, 0, status="failed", summary=False)
     runs = load_sweeps([sweep]).runs
     assert runs.loc[0, "status"] == "failed"
     assert runs.loc[0, "error"] == "RuntimeError: boom"
@@ -73,10 +72,10 @@ def test_config_columns_are_flattened_and_typed(known_sweep):
     assert runs["final_eval_acc"].dtype == "float64"
 
 
-def test_missing_config_is_filled_from_summary_then_overrides(tmp_path):
+def test_missing_config_is_filled_from_summary_then_overrides(tmp_path, sweeps):
     sweep = tmp_path / "sw"
-    write_job(sweep, 0, model="rnn", seq_len=7, lr=0.01, config=False)
-    write_job(sweep, 1, model="lstm", seq_len=9, config=False, summary=False)
+    sweeps.write_job(sweep, 0, model="rnn", seq_len=7, lr=0.01, config=False)
+    sweeps.write_job(sweep, 1, model="lstm", seq_len=9, config=False, summary=False)
     runs = load_sweeps([sweep]).runs
     assert list(runs["model"]) == ["rnn", "lstm"]
     assert list(runs["seq_len"]) == [7, 9]
@@ -94,9 +93,9 @@ def test_curves_long_form(known_sweep):
     assert one["value"].iloc[-1] == pytest.approx(1.0)  # job 0: rnn T=5 seed 0, final 1.00
 
 
-def test_partial_metrics_rows_are_skipped_and_reported(tmp_path):
+def test_partial_metrics_rows_are_skipped_and_reported(tmp_path, sweeps):
     sweep = tmp_path / "sw"
-    job = write_job(sweep, 0)
+    job = sweeps.write_job(sweep, 0)
     with open(job / "metrics.csv", "a") as fh:
         fh.write("125,0.1,0.9,0.1\n")  # a truncated last line
         fh.write("oops,not,a,number,row,x\n")
@@ -119,9 +118,9 @@ def test_two_sweeps_combine_with_distinct_job_keys(two_sweeps):
     assert data.sweeps[1].task_overrides == ["seq_len=10"]
 
 
-def test_gan_rows_load_without_palindrome_keys(tmp_path):
+def test_gan_rows_load_without_palindrome_keys(tmp_path, sweeps):
     sweep = tmp_path / "sw"
-    write_sweep(sweep, [dict(model="rnn", seq_len=5)])
+    sweeps.write_sweep(sweep, [dict(model="rnn", seq_len=5)])
     gan = sweep / "1"
     (gan / ".hydra").mkdir(parents=True)
     (gan / ".hydra" / "config.yaml").write_text("task: gan\nseed: 0\ngan:\n  latent_dim: 100\n")

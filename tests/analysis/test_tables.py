@@ -6,7 +6,6 @@ import math
 
 import pandas as pd
 import pytest
-from conftest import write_job
 
 from multirun_analysis import compute, load_sweeps
 from multirun_analysis.tables import cell_stats, format_cell, longest_solved, varied_keys
@@ -120,12 +119,12 @@ def test_two_sweeps_combined_into_one_table(two_sweeps):
     assert table.loc[5, "lstm"] == "1.000 ± 0.000 (n=2)"
 
 
-def test_gan_rows_do_not_break_palindrome_tables(known_sweep):
+def test_gan_rows_do_not_break_palindrome_tables(known_sweep, sweeps):
     gan = known_sweep / "99"
     (gan / ".hydra").mkdir(parents=True)
     (gan / ".hydra" / "config.yaml").write_text("task: gan\nseed: 0\n")
     (gan / "summary.json").write_text('{"status": "completed", "task": "gan", "final_eval_acc": 0.0}')
-    write_job(known_sweep, 100, task="gan", model="dcgan", seq_len=0, final=0.0)
+    sweeps.write_job(known_sweep, 100, task="gan", model="dcgan", seq_len=0, final=0.0)
     analysis = compute(load_sweeps([known_sweep]))
     assert len(analysis.data.runs) == 14
     assert set(analysis.stats["final_eval_acc"]["model"]) == {"rnn", "lstm"}
