@@ -35,14 +35,18 @@ def test_same_seed_gives_the_same_metrics(tmp_path):
 
 
 def test_rerunning_a_completed_run_dir_keeps_it(tmp_path, caplog):
-    cfg = compose_config(["seq_len=5", *TINY])
-    run_job(cfg, tmp_path, [])
-    before = [(tmp_path / name).read_bytes() for name in ("metrics.csv", "summary.json", "checkpoint.pt")]
+    from sweeplab.errors import ConfigError
+
+    run_job(compose_config(["seq_len=5", *TINY]), tmp_path, [])
+    files = ("metrics.csv", "summary.json", "checkpoint.pt", "curves.png")
+    before = [(tmp_path / name).read_bytes() for name in files]
     with caplog.at_level("INFO"):
-        again = run_job(compose_config(["seq_len=5", *TINY, "trainer.steps=40"]), tmp_path, [])
+        again = run_job(compose_config(["seq_len=5", *TINY]), tmp_path, [])
     assert "already holds a completed run" in caplog.text
-    assert again["steps_done"] == 20
-    assert [(tmp_path / name).read_bytes() for name in ("metrics.csv", "summary.json", "checkpoint.pt")] == before
+    assert again["steps_done"] == 20 and again["status"] == "completed"
+    with pytest.raises(ConfigError, match="completed run of another config"):
+        run_job(compose_config(["seq_len=5", *TINY, "trainer.steps=40"]), tmp_path, [])
+    assert [(tmp_path / name).read_bytes() for name in files] == before
 
 
 def test_extending_a_run_from_its_checkpoint_matches_an_uninterrupted_run(tmp_path):

@@ -53,6 +53,15 @@ def read_json(path: Path) -> dict | None:
         return None
 
 
+def update_summary(run_dir: Path, **fields) -> dict:
+    """Merge `fields` into the run's summary.json (creating it) and return the whole summary."""
+    path = Path(run_dir) / SUMMARY_FILE
+    summary = read_json(path) or {}
+    summary.update(fields)
+    write_json(path, summary)
+    return summary
+
+
 def write_csv(path: Path, columns: Sequence[str], rows: Sequence[dict]) -> None:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")

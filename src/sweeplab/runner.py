@@ -9,7 +9,7 @@ import logging
 import traceback
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from sweeplab import artifacts
 from sweeplab.config import validate_common
@@ -22,11 +22,22 @@ log = logging.getLogger(__name__)
 def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    config = OmegaConf.to_container(cfg, resolve=True)
     previous = artifacts.read_json(out_dir / artifacts.SUMMARY_FILE)
     if previous and previous.get("status") == "completed":
+        if previous.get("config") != config:
+            raise ConfigError(
+                f"{out_dir} already holds a completed run of another config; "
+                "rerun the same command or choose a new output dir (hydra.run.dir / hydra.sweep.dir)"
+            )
         log.info("%s already holds a completed run: kept as it is, nothing to do", out_dir)
         return previous
     try:
+        # The summary says what ran and how it is going; the task adds its numbers.
+        artifacts.write_json(
+            out_dir / artifacts.SUMMARY_FILE,
+            {"status": "running", "task": cfg.get("task"), "overrides": overrides, "error": None, "config": config},
+        )
         validate_common(cfg, list(TASKS))
         return get_task(cfg.task)(cfg, out_dir, overrides)
     except Exception as exc:
@@ -36,9 +47,7 @@ def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
 
 def record_failure(out_dir: Path, overrides: list[str], exc: Exception) -> None:
     message = f"{type(exc).__name__}: {exc}".splitlines()[0]
-    summary = artifacts.read_json(out_dir / artifacts.SUMMARY_FILE) or {"overrides": overrides}
-    summary.update(status="failed", error=message)
-    artifacts.write_json(out_dir / artifacts.SUMMARY_FILE, summary)
+    artifacts.update_summary(out_dir, status="failed", error=message)
     artifacts.write_text(out_dir / artifacts.ERROR_FILE, "".join(traceback.format_exception(exc)))
     if not isinstance(exc, ConfigError):  # Hydra already prints a ConfigError's one line
         log.error("job failed: %s", message)

@@ -63,27 +63,23 @@ def run(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
         progress = load_checkpoint(checkpoint_path, cfg, model, optimizer, data)
         log.info("resuming from %s at step %d", checkpoint_path, progress.step)
 
-    summary = {
-        "status": "running",
-        "task": "palindrome",
-        "model": cfg.model.name,
-        "hidden_size": cfg.model.hidden_size,
-        "forget_bias": cfg.model.get("forget_bias"),
-        "seq_len": cfg.seq_len,
-        "encoding": cfg.data.encoding,
-        "seed": cfg.seed,
-        "optimizer": cfg.optim.name,
-        "lr": cfg.optim.lr,
-        "batch_size": cfg.trainer.batch_size,
-        "steps": cfg.trainer.steps,
-        "device": str(device),
-        "n_params": sum(p.numel() for p in model.parameters()),
-        "torch_version": torch.__version__,
-        "overrides": overrides,
-        "error": None,
-    }
-    summary.update(headline(progress, started_at=progress.step, seconds=0.0))
-    artifacts.write_json(out_dir / artifacts.SUMMARY_FILE, summary)
+    summary = artifacts.update_summary(
+        out_dir,
+        model=cfg.model.name,
+        hidden_size=cfg.model.hidden_size,
+        forget_bias=cfg.model.get("forget_bias"),
+        seq_len=cfg.seq_len,
+        encoding=cfg.data.encoding,
+        seed=cfg.seed,
+        optimizer=cfg.optim.name,
+        lr=cfg.optim.lr,
+        batch_size=cfg.trainer.batch_size,
+        steps=cfg.trainer.steps,
+        device=str(device),
+        n_params=sum(p.numel() for p in model.parameters()),
+        torch_version=torch.__version__,
+        **headline(progress, started_at=progress.step, seconds=0.0),
+    )
     log.info(
         "%s T=%d seed=%d on %s: %d parameters, %d steps",
         cfg.model.name, cfg.seq_len, cfg.seed, device, summary["n_params"], cfg.trainer.steps,
@@ -93,8 +89,7 @@ def run(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
     status = train(cfg, model, optimizer, data, progress, out_dir)
     seconds = time.perf_counter() - start
 
-    summary.update(headline(progress, started_at, seconds), status=status)
-    artifacts.write_json(out_dir / artifacts.SUMMARY_FILE, summary)
+    summary = artifacts.update_summary(out_dir, status=status, **headline(progress, started_at, seconds))
     if progress.rows:
         title = f"{cfg.model.name}, T = {cfg.seq_len}, seed {cfg.seed} ({status})"
         plot_curves(progress.rows, title, out_dir / artifacts.CURVES_FILE)
