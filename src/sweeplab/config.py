@@ -74,3 +74,4 @@ def validate_palindrome(cfg: DictConfig) -> None:
         positive_number("trainer.max_norm"),
     ):
         require(cfg, *check)
+    require(cfg, "trainer.num_threads", lambda v: v is None or (_is_int(v) and v > 0), "a positive integer or null")

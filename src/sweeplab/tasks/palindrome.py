@@ -50,6 +50,8 @@ class Progress:
 def run(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
     validate_palindrome(cfg)
     device = resolve_device(cfg.trainer.device)
+    if cfg.trainer.num_threads:
+        torch.set_num_threads(cfg.trainer.num_threads)
     torch.manual_seed(cfg.seed)
     data = PalindromeData(
         cfg.seq_len, cfg.data.encoding, cfg.seed, cfg.data.eval_size, cfg.data.eval_seed, device
