@@ -25,7 +25,6 @@ th { background: #f3f3f3; }
 tr:nth-child(even) td { background: #fafafa; }
 code { background: #f3f3f3; padding: 1px 4px; border-radius: 3px; font-size: 90%; }
 img { max-width: 100%; border: 1px solid #eee; }
-.finding { font-size: 1.1em; }
 """
 
 
@@ -45,7 +44,8 @@ def display_frame(df: pd.DataFrame) -> pd.DataFrame:
 def _inline_html(text: str) -> str:
     text = html.escape(text)
     text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
-    return re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", text)
+    text = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", text)
+    return re.sub(r"\*([^*\s][^*]*)\*", r"<em>\1</em>", text)
 
 
 class Document:

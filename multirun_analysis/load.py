@@ -49,6 +49,7 @@ SUMMARY_TO_CONFIG = {
 # config groups whose override (``model=lstm``) names the option, i.e. ``<group>.name``
 GROUP_NAME_KEYS = {"model": "model.name", "optim": "optim.name"}
 
+_NOT_RESULTS = {"status", "overrides", "config", *SUMMARY_TO_CONFIG}
 RESULT_COLUMNS = (
     "steps_done", "final_eval_acc", "final_eval_loss", "best_eval_acc", "step_to_99",
     "wall_time_s", "steps_per_s", "device", "n_params", "torch_version", "error",
@@ -105,7 +106,7 @@ def find_sweeps(paths: list[str | os.PathLike]) -> list[Path]:
     for raw in paths:
         root = Path(raw)
         if not root.is_dir():
-            log.warning("%s: not a directory", root)
+            log.debug("%s: not a directory", root)
             continue
         if is_sweep_dir(root):
             found.append(root)
@@ -241,6 +242,8 @@ def read_job(job_dir: Path, job_key: str) -> tuple[dict, pd.DataFrame | None, li
     problems += [p for p in (summary_problem, metrics_problem) if p]
 
     row: dict = {}
+    if not isinstance(config, dict) and summary and isinstance(summary.get("config"), dict):
+        config = summary["config"]  # the resolved config, also kept in summary.json
     if isinstance(config, dict):
         row.update(flatten(config))
     else:
@@ -268,6 +271,9 @@ def read_job(job_dir: Path, job_key: str) -> tuple[dict, pd.DataFrame | None, li
         status = str(summary.get("status") or "unknown")
         for key in RESULT_COLUMNS:
             row[key] = summary.get(key)
+        for key, value in summary.items():  # other results (e.g. a GAN's fid) as they are
+            if key not in row and key not in _NOT_RESULTS and not isinstance(value, (dict, list)):
+                row[key] = value
     elif summary_problem:
         status = CORRUPT
     elif (job_dir / "error.txt").is_file():
@@ -337,14 +343,24 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def _why_not(path: Path) -> str:
+    if not path.exists():
+        return f"{path} does not exist"
+    if not path.is_dir():
+        return f"{path} is not a directory"
+    if _is_job_dir(path) and is_sweep_dir(path.parent):
+        return f"{path} is a job dir; give its sweep dir {path.parent}"
+    return f"{path} holds no sweep dir (one with multirun.yaml or job dirs with .hydra/)"
+
+
 def load_sweeps(paths: list[str | os.PathLike]) -> SweepData:
     """Find the sweeps under ``paths`` and read all their jobs. Raises NoSweepsFound."""
+    empty = [p for p in paths if not find_sweeps([p])]
     sweep_paths = find_sweeps(paths)
     if not sweep_paths:
-        raise NoSweepsFound(
-            "no sweep found in " + ", ".join(str(p) for p in paths)
-            + " (a sweep dir holds multirun.yaml or job dirs with .hydra/)"
-        )
+        raise NoSweepsFound("no sweep found: " + "; ".join(_why_not(Path(p)) for p in paths))
+    for path in empty:
+        log.warning("skipped: %s", _why_not(Path(path)))
     sweeps = [_sweep_info(p) for p in sweep_paths]
     rows, curve_parts = [], []
     config_columns: list[str] = []

@@ -20,12 +20,15 @@ def test_a_sweep_without_multirun_yaml_is_found_by_its_job_dirs(tmp_path, sweeps
     assert find_sweeps([tmp_path]) == [sweep]
 
 
-def test_no_sweep_raises(tmp_path):
+def test_no_sweep_raises_saying_why(tmp_path, sweeps):
     (tmp_path / "empty" / "sub").mkdir(parents=True)
-    with pytest.raises(NoSweepsFound, match="no sweep found"):
+    with pytest.raises(NoSweepsFound, match="empty holds no sweep dir"):
         load_sweeps([tmp_path / "empty"])
-    with pytest.raises(NoSweepsFound):
+    with pytest.raises(NoSweepsFound, match="does-not-exist does not exist"):
         load_sweeps([tmp_path / "does-not-exist"])
+    job = sweeps.write_job(tmp_path / "sw", 0)
+    with pytest.raises(NoSweepsFound, match="is a job dir; give its sweep dir"):
+        load_sweeps([job])
 
 
 def test_jobs_ordered_numerically_and_statuses_kept(messy_sweep):
@@ -81,6 +84,18 @@ def test_missing_config_is_filled_from_summary_then_overrides(tmp_path, sweeps):
     assert list(runs["seq_len"]) == [7, 9]
     assert runs.loc[0, "optim.lr"] == 0.01 and runs.loc[0, "task"] == "palindrome"
     assert runs.loc[1, "status"] == "missing"
+
+
+def test_config_from_summary_when_hydra_dir_lost_it_and_extra_results_kept(tmp_path, sweeps):
+    import json
+
+    job = sweeps.write_job(tmp_path / "sw", 0, model="rnn", seq_len=6, config=False)
+    summary = json.loads((job / "summary.json").read_text())
+    summary.update(config=sweeps.config_for("rnn", 6, lr=0.05), fid=12.5)
+    (job / "summary.json").write_text(json.dumps(summary))
+    runs = load_sweeps([tmp_path / "sw"]).runs
+    assert runs.loc[0, "optim.lr"] == 0.05 and runs.loc[0, "data.eval_size"] == 2000
+    assert runs.loc[0, "fid"] == 12.5 and "config" not in runs.columns
 
 
 def test_curves_long_form(known_sweep):
