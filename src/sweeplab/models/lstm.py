@@ -15,6 +15,7 @@ likewise W_h and b), so a time step costs one matrix product instead of eight.
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -44,17 +45,18 @@ class LSTM(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (batch, time, input_size) -> logits (batch, num_classes)."""
         H = self.hidden_size
-        # The input projection does not depend on h: compute it for all steps at once.
-        x_proj = torch.addmm(self.b, x.flatten(0, 1), self.W_x.t()).view(*x.shape[:2], 4 * H)
+        # The input projection does not depend on h: compute it for all steps at once,
+        # time-major so that each step reads one contiguous (batch, 4H) block.
+        x_proj = F.linear(x.transpose(0, 1), self.W_x, self.b)
         h = x.new_zeros(x.shape[0], H)
         c = x.new_zeros(x.shape[0], H)
         for t in range(x.shape[1]):
-            gates = torch.addmm(x_proj[:, t], h, self.W_h.t())
+            gates = torch.addmm(x_proj[t], h, self.W_h.t())
             g = torch.tanh(gates[:, :H])
             i, f, o = torch.sigmoid(gates[:, H:]).chunk(3, dim=1)
             c = g * i + c * f
             h = torch.tanh(c) * o
-        return torch.addmm(self.b_p, h, self.W_ph.t())
+        return F.linear(h, self.W_ph, self.b_p)
 
 
 class CudnnLSTM(nn.Module):

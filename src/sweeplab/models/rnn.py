@@ -7,6 +7,7 @@
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -25,9 +26,10 @@ class VanillaRNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (batch, time, input_size) -> logits (batch, num_classes)."""
-        # The input projection does not depend on h: compute it for all steps at once.
-        x_proj = torch.addmm(self.b_h, x.flatten(0, 1), self.W_hx.t()).view(*x.shape[:2], -1)
+        # The input projection does not depend on h: compute it for all steps at once,
+        # time-major so that each step reads one contiguous (batch, hidden) block.
+        x_proj = F.linear(x.transpose(0, 1), self.W_hx, self.b_h)
         h = x.new_zeros(x.shape[0], self.hidden_size)
         for t in range(x.shape[1]):
-            h = torch.tanh(torch.addmm(x_proj[:, t], h, self.W_hh.t()))
-        return torch.addmm(self.b_p, h, self.W_ph.t())
+            h = torch.tanh(torch.addmm(x_proj[t], h, self.W_hh.t()))
+        return F.linear(h, self.W_ph, self.b_p)
