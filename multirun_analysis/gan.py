@@ -41,6 +41,7 @@ def gan_runs(runs: pd.DataFrame) -> pd.DataFrame:
     for key in METRICS:
         if key not in gan.columns:
             gan[key] = None
+        gan[key] = gan[key].astype(object)  # filled from summary.json below: any type until to_numeric
         missing = gan[key].isna()
         if missing.any() and "job_dir" in gan.columns:
             gan.loc[missing, key] = [_summary(d).get(key) for d in gan.loc[missing, "job_dir"]]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import plots, report, tables
+from . import gan, plots, report, tables
 from .load import SweepData, load_sweeps
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ class Analysis:
     verdicts: list[str]
     plots: dict[str, Path] = field(default_factory=dict)
     table_files: list[Path] = field(default_factory=list)
+    gan_table: pd.DataFrame | None = None  # DCGAN quality metrics per swept setting, if any GAN runs
     report_md: Path | None = None
     report_html: Path | None = None
 
@@ -99,6 +100,17 @@ def analyze(paths: list[str | os.PathLike], out: str | os.PathLike | None = None
     if make_plots:
         analysis.plots = plots.make_plots(data.runs, data.curves, analysis.stats["final_eval_acc"],
                                           analysis.extra_keys, threshold, out_dir / "plots")
+    gan_rows = gan.gan_runs(data.runs)
+    if len(gan_rows):
+        analysis.gan_table = gan.metrics_table(gan_rows).reset_index()
+        base = out_dir / "tables" / "gan_metrics"
+        analysis.gan_table.to_csv(base.with_suffix(".csv"), index=False)
+        base.with_suffix(".md").write_text(analysis.gan_table.to_markdown(index=False) + "\n")
+        analysis.table_files += [base.with_suffix(".csv"), base.with_suffix(".md")]
+        if make_plots:
+            (out_dir / "plots").mkdir(parents=True, exist_ok=True)
+            analysis.plots["DCGAN: final sample grids"] = gan.gallery(
+                gan_rows["job_dir"], out_dir / "plots" / "gan_gallery.png", labels=gan_rows["job"])
     doc = report.build(analysis, out_dir)
     analysis.report_md = out_dir / "report.md"
     analysis.report_html = out_dir / "report.html"

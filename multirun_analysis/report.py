@@ -130,6 +130,13 @@ def build(analysis, out_dir: Path) -> Document:
         else:
             doc.table(table)
 
+    if analysis.gan_table is not None:
+        doc.heading("DCGAN quality (`task=gan` runs)", 3)
+        doc.paragraph("Frechet distance on the features of a small MNIST classifier (lower is better; "
+                      "the real-vs-real floor is what a perfect generator would score) and class coverage "
+                      "of generated digits; mean ± std (n) over completed seeds. See docs/GAN.md.")
+        doc.table(analysis.gan_table)
+
     doc.heading("Plots")
     if not analysis.plots:
         doc.paragraph("no curves to plot")

@@ -146,7 +146,7 @@ def run(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
         "error": None,
     }
     summary.update(headline(progress, progress.step, 0.0, steps_per_epoch))
-    artifacts.write_json(out_dir / artifacts.SUMMARY_FILE, summary)
+    summary = artifacts.update_summary(out_dir, **summary)  # keeps the runner's `config`
     log.info(
         "DCGAN on %s (%d digits) on %s: G %d, D %d parameters, %d epochs of %d steps",
         cfg.data.name, len(splits.train), device, summary["n_params_g"], summary["n_params_d"],
@@ -158,7 +158,7 @@ def run(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
     status = train(cfg, nets, train_images, shuffle, fixed_noise, steps_per_epoch, progress, out_dir)
     seconds = time.perf_counter() - start
     summary.update(headline(progress, started_at, seconds, steps_per_epoch), status=status)
-    artifacts.write_json(out_dir / artifacts.SUMMARY_FILE, summary)
+    summary = artifacts.update_summary(out_dir, **summary)  # keeps the runner's `config`
     if progress.rows:
         plot_gan_curves(progress.rows, f"DCGAN on {cfg.data.name}, seed {cfg.seed} ({status})", out_dir / artifacts.CURVES_FILE)
 
@@ -171,7 +171,7 @@ def run(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
             summary["interpolation"] = interpolate(
                 generator_net, classifier, cfg.gan.latent_size, cfg.interpolation, cfg.seed, out_dir, device
             )
-        artifacts.write_json(out_dir / artifacts.SUMMARY_FILE, summary)
+        summary = artifacts.update_summary(out_dir, **summary)  # keeps the runner's `config`
     log.info(
         "%s after %d epochs (%.1f s/epoch): D loss %s, G loss %s, Frechet distance %s, classes covered %s",
         status, progress.epoch, summary["s_per_epoch"] or 0.0, summary["final_d_loss"], summary["final_g_loss"],

@@ -142,11 +142,11 @@ def run(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
         "overrides": overrides,
         "error": None,
     }
-    artifacts.write_json(out_dir / artifacts.SUMMARY_FILE, summary)
+    summary = artifacts.update_summary(out_dir, **summary)  # keeps the runner's `config`
     quality_cfg = OmegaConf.merge(saved.quality, {"cache_dir": cfg.quality.cache_dir})
     classifier, classifier_info = load_or_train_classifier(load_digits(saved.data), quality_cfg)
     info = interpolate(generator_net, classifier, saved.gan.latent_size, cfg.interpolation, cfg.seed, out_dir, device)
     summary.update(status="completed", interpolation=info, **classifier_info)
-    artifacts.write_json(out_dir / artifacts.SUMMARY_FILE, summary)
+    summary = artifacts.update_summary(out_dir, **summary)  # keeps the runner's `config`
     log.info("wrote %s and %s in %s", strip_file("linear"), strip_file("slerp"), out_dir)
     return summary
