@@ -87,3 +87,19 @@ def test_models_run_on_cuda_with_state_on_the_input_device(model_cls):
     model = model_cls(10, hidden_size=16).cuda()
     logits = model(torch.randn(3, 5, 10, device="cuda"))
     assert logits.device.type == "cuda" and logits.shape == (3, 10)
+
+
+@pytest.mark.parametrize("model_cls", [VanillaRNN, LSTM])
+def test_init_schemes(model_cls):
+    H = 32
+    recurrent = lambda m: m.W_hh if isinstance(m, VanillaRNN) else m.W_h  # noqa: E731
+    orthogonal = model_cls(10, hidden_size=H, init="orthogonal")
+    for block in recurrent(orthogonal).detach().chunk(recurrent(orthogonal).shape[0] // H):
+        torch.testing.assert_close(block @ block.T, torch.eye(H), atol=1e-5, rtol=0)
+    xavier = model_cls(10, hidden_size=H, init="xavier")
+    assert recurrent(xavier).abs().max() <= (6 / (2 * H)) ** 0.5
+    assert recurrent(xavier).abs().max() > 1 / H**0.5  # wider than torch's default
+    default = model_cls(10, hidden_size=H, init="torch")
+    assert recurrent(default).abs().max() <= 1 / H**0.5
+    with pytest.raises(ValueError, match="unknown init"):
+        model_cls(10, hidden_size=H, init="zeros")

@@ -57,11 +57,13 @@ def validate_common(cfg: DictConfig, tasks) -> None:
 def validate_palindrome(cfg: DictConfig) -> None:
     from sweeplab.data.palindrome import ENCODINGS
     from sweeplab.models import RECURRENT_MODELS
+    from sweeplab.models.init import INIT_SCHEMES
     from sweeplab.optim import OPTIMIZERS
 
     require(cfg, "seq_len", lambda v: _is_int(v) and v >= 2, "an integer >= 2 (the palindrome length T)")
     require(cfg, *one_of("model.name", list(RECURRENT_MODELS)))
     require(cfg, *positive_int("model.hidden_size"))
+    require(cfg, *one_of("model.init", INIT_SCHEMES))
     require(cfg, *one_of("data.encoding", ENCODINGS))
     require(cfg, *positive_int("data.eval_size"))
     require(cfg, *one_of("optim.name", list(OPTIMIZERS)))

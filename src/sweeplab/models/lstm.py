@@ -12,11 +12,11 @@ The four gates' weights are stacked row-wise in the order g, i, f, o (W_x = [W_g
 likewise W_h and b), so a time step costs one matrix product instead of eight.
 """
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from sweeplab.models.init import init_weight
 
 
 class LSTM(nn.Module):
@@ -26,6 +26,7 @@ class LSTM(nn.Module):
         hidden_size: int = 128,
         num_classes: int = 10,
         forget_bias: float = 1.0,
+        init: str = "xavier",
     ):
         super().__init__()
         H = self.hidden_size = hidden_size
@@ -34,9 +35,9 @@ class LSTM(nn.Module):
         self.b = nn.Parameter(torch.zeros(4 * H))  # [b_g; b_i; b_f; b_o]
         self.W_ph = nn.Parameter(torch.empty(num_classes, H))
         self.b_p = nn.Parameter(torch.zeros(num_classes))
-        bound = 1.0 / math.sqrt(H)  # torch.nn.LSTM's initialisation
-        for weight in (self.W_x, self.W_h, self.W_ph):
-            nn.init.uniform_(weight, -bound, bound)
+        init_weight(self.W_x, init, H, blocks=4)
+        init_weight(self.W_h, init, H, recurrent=True, blocks=4)
+        init_weight(self.W_ph, init, H)
         # A positive forget-gate bias keeps c flowing through time early in training
         # (Gers et al. 2000; Jozefowicz et al. 2015): without it T >= 20 is not learned.
         with torch.no_grad():
@@ -68,11 +69,15 @@ class CudnnLSTM(nn.Module):
         hidden_size: int = 128,
         num_classes: int = 10,
         forget_bias: float = 1.0,
+        init: str = "xavier",
     ):
         super().__init__()
         self.lstm = nn.LSTM(input_size, hidden_size, batch_first=True)
         self.head = nn.Linear(hidden_size, num_classes)
         H = hidden_size
+        init_weight(self.lstm.weight_ih_l0, init, H, blocks=4)
+        init_weight(self.lstm.weight_hh_l0, init, H, recurrent=True, blocks=4)
+        init_weight(self.head.weight, init, H)
         with torch.no_grad():  # nn.LSTM orders its gates i, f, g, o and has two bias vectors
             self.lstm.bias_ih_l0.zero_()
             self.lstm.bias_hh_l0.zero_()

@@ -4,15 +4,15 @@
     p   = W_ph h_T + b_p                      (logits: CrossEntropyLoss applies the softmax)
 """
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sweeplab.models.init import init_weight
+
 
 class VanillaRNN(nn.Module):
-    def __init__(self, input_size: int, hidden_size: int = 128, num_classes: int = 10):
+    def __init__(self, input_size: int, hidden_size: int = 128, num_classes: int = 10, init: str = "xavier"):
         super().__init__()
         self.hidden_size = hidden_size
         self.W_hx = nn.Parameter(torch.empty(hidden_size, input_size))
@@ -20,9 +20,9 @@ class VanillaRNN(nn.Module):
         self.b_h = nn.Parameter(torch.zeros(hidden_size))
         self.W_ph = nn.Parameter(torch.empty(num_classes, hidden_size))
         self.b_p = nn.Parameter(torch.zeros(num_classes))
-        bound = 1.0 / math.sqrt(hidden_size)  # torch.nn.RNN's initialisation
-        for weight in (self.W_hx, self.W_hh, self.W_ph):
-            nn.init.uniform_(weight, -bound, bound)
+        init_weight(self.W_hx, init, hidden_size)
+        init_weight(self.W_hh, init, hidden_size, recurrent=True)
+        init_weight(self.W_ph, init, hidden_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (batch, time, input_size) -> logits (batch, num_classes)."""
