@@ -1,10 +1,15 @@
-"""Run one job: validate, skip it if already completed, run the task, record any failure.
+"""Run one job: validate, skip it if already finished, run the task, record any failure.
+
+A dir whose summary.json says `completed` or `diverged` (a finished run: rerunning it would only
+repeat it) is kept as it is when the config is the same, and refused otherwise. Any other dir
+(`running`: killed or preempted; `failed`) is run again, and the task continues from its checkpoint.
 
 A job that raises leaves `summary.json` with status `failed`, the error in one line, and the
 traceback in `error.txt`; the exception is re-raised so Hydra marks the job failed, runs the other
 jobs of the sweep and exits non-zero at the end.
 """
 
+import json
 import logging
 import traceback
 from pathlib import Path
@@ -18,19 +23,23 @@ from sweeplab.tasks import TASKS, get_task
 
 log = logging.getLogger(__name__)
 
+#: summary.json statuses of a finished run, never run again (hydra_plugins.sweeplab_sweeper agrees)
+FINISHED = ("completed", "diverged")
+
 
 def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     config = OmegaConf.to_container(cfg, resolve=True)
     previous = artifacts.read_json(out_dir / artifacts.SUMMARY_FILE)
-    if previous and previous.get("status") == "completed":
-        if previous.get("config") != config:
+    if previous and previous.get("status") in FINISHED:
+        # compare as summary.json stores it (JSON), so that e.g. a tuple equals its list
+        if previous.get("config") != json.loads(json.dumps(config, default=str)):
             raise ConfigError(
-                f"{out_dir} already holds a completed run of another config; "
+                f"{out_dir} already holds a {previous['status']} run of another config; "
                 "rerun the same command or choose a new output dir (hydra.run.dir / hydra.sweep.dir)"
             )
-        log.info("%s already holds a completed run: kept as it is, nothing to do", out_dir)
+        log.info("%s already holds a %s run: kept as it is, nothing to do", out_dir, previous["status"])
         return previous
     try:
         # The summary says what ran and how it is going; the task adds its numbers.
