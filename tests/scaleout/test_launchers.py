@@ -1,0 +1,115 @@
+"""The launchers: the SLURM preset's sbatch script, submitit's requeue, and no shared dirs."""
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import submitit
+from omegaconf import OmegaConf
+
+from hydra_plugins.hydra_submitit_launcher.submitit_launcher import SlurmLauncher
+from tests.conftest import compose_config
+from tests.scaleout.helpers import ENV, FAST, LAUNCHERS, SWEEPER, assert_own_dirs, fault, metrics, status
+
+
+def slurm_script(tmp_path, monkeypatch, *overrides) -> tuple[str, object]:
+    """The sbatch script that `hydra/launcher=slurm` would submit, and the submitit executor."""
+    cfg = compose_config(
+        ["hydra/launcher=slurm", f"hydra.sweep.dir={tmp_path}", *overrides], return_hydra_config=True
+    )
+    params = OmegaConf.to_container(cfg.hydra.launcher, resolve=True)
+    del params["_target_"]
+    launcher = SlurmLauncher(**params)
+    launcher.setup(hydra_context=None, task_function=None, config=cfg)
+    captured = {}
+
+    def map_array(executor, fn, *args):  # stands in for sbatch: keep the executor, submit nothing
+        captured["executor"] = executor._executor
+        return []
+
+    monkeypatch.setattr(submitit.AutoExecutor, "map_array", map_array)
+    # no cluster here: submitit would refuse to build a SLURM executor without `srun` on PATH
+    monkeypatch.setattr(submitit.SlurmExecutor, "affinity", classmethod(lambda cls: 1))
+    launcher.launch([["seed=0"]], initial_job_idx=0)
+    executor = captured["executor"]
+    return executor._make_submission_file_text("python -u -m submitit.core._submit FOLDER", "uid"), executor
+
+
+def test_slurm_preset_asks_for_one_gpu_and_requeues(tmp_path, monkeypatch):
+    script, executor = slurm_script(tmp_path, monkeypatch)
+    lines = set(script.splitlines())
+    for line in (
+        "#SBATCH --partition=gpu",
+        "#SBATCH --gpus-per-node=1",
+        "#SBATCH --ntasks-per-node=1",
+        "#SBATCH --cpus-per-task=4",
+        "#SBATCH --mem=16GB",
+        "#SBATCH --time=240",
+        "#SBATCH --signal=USR2@120",
+        "#SBATCH --nodes=1",
+        "#SBATCH --open-mode=append",  # a requeued job appends to its logs
+        "#SBATCH --job-name=sweeplab",
+    ):
+        assert line in lines, (line, script)
+    assert executor.max_num_timeout == 5
+    assert str(tmp_path / ".submitit") in script
+
+    script, executor = slurm_script(
+        tmp_path, monkeypatch, "hydra.launcher.partition=a100", "hydra.launcher.timeout_min=30",
+        "hydra.launcher.max_num_timeout=0",
+    )
+    assert "#SBATCH --partition=a100" in script and "#SBATCH --time=30" in script
+    assert executor.max_num_timeout == 0
+
+
+def test_submitit_checkpoint_resubmits_the_same_job():
+    launcher = SlurmLauncher(submitit_folder="x")
+    args = (["seed=1"], "hydra.sweep.dir", 3, "job_id_for_3", {})
+    delayed = launcher.checkpoint(*args)
+    assert isinstance(delayed, submitit.helpers.DelayedSubmission)
+    # the same callable with the same job number: the same job dir, where checkpoint.pt waits
+    assert delayed.function is launcher and delayed.args == args
+
+
+def test_submitit_local_preempted_job_is_requeued_and_resumes_exactly(tmp_path, cli):
+    """Job 1 gets SIGUSR2 (submitit's preemption signal) after its first checkpoint: submitit
+    calls the launcher's checkpoint(), requeues it, and the rerun continues from checkpoint.pt.
+    Both jobs train the same thing (+tag only labels them), so their metrics must be equal."""
+    sweep = tmp_path / "sweep"
+    result = cli(
+        ["-m", SWEEPER, *LAUNCHERS["submitit_local"], *FAST, f"hydra.sweep.dir={sweep}", "+tag=a,b",
+         *fault(1, "usr2")],
+        cwd=tmp_path,
+        env_extra=ENV,
+    )
+    assert result.returncode == 0, result.stderr
+    assert status(sweep / "0") == status(sweep / "1") == "completed"
+    assert (sweep / "1" / ".fault-usr2-done").exists()
+    log = (sweep / "1" / "sweeplab.log").read_text()
+    assert "resuming from" in log
+    submitit_logs = "".join(p.read_text() for p in (sweep / ".submitit").rglob("*_log.*"))
+    assert "Requeued job" in submitit_logs
+    assert metrics(sweep / "1") == metrics(sweep / "0")
+    assert_own_dirs(sweep)
+
+
+def test_two_sweeps_and_two_runs_started_together_never_share_a_dir(tmp_path):
+    """Default dirs (timestamps with microseconds), four processes started in the same second."""
+    commands = [["-m", "seed=0,1"], ["-m", "seed=0,1"], [], []]
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "sweeplab", *c, *FAST, "trainer.steps=10"], cwd=tmp_path,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for c in commands
+    ]
+    started = time.time()
+    assert all(p.wait(timeout=120) == 0 for p in procs), [p.stderr.read() for p in procs]
+    assert time.time() - started < 120
+    sweeps = sorted(Path(tmp_path, "multirun").glob("*/*"))
+    runs = sorted(Path(tmp_path, "outputs").glob("*/*"))
+    assert len(sweeps) == 2 and len(runs) == 2
+    for sweep in sweeps:
+        assert sorted(p.name for p in sweep.iterdir() if p.is_dir()) == ["0", "1"]
+        assert [status(sweep / n) for n in ("0", "1")] == ["completed", "completed"]
+        assert_own_dirs(sweep)
+    assert [status(r) for r in runs] == ["completed", "completed"]
