@@ -76,4 +76,5 @@ def validate_palindrome(cfg: DictConfig) -> None:
         positive_number("trainer.max_norm"),
     ):
         require(cfg, *check)
+    require(cfg, *one_of("trainer.cuda_graph", [True, False, "auto"]))
     require(cfg, "trainer.num_threads", lambda v: v is None or (_is_int(v) and v > 0), "a positive integer or null")

@@ -19,6 +19,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from sweeplab import artifacts
 from sweeplab.config import validate_palindrome
+from sweeplab.cuda_graph import GraphedTrainStep, set_capturable
 from sweeplab.data.palindrome import NUM_DIGITS, PalindromeData
 from sweeplab.device import resolve_device
 from sweeplab.errors import ConfigError
@@ -114,14 +115,15 @@ def train(cfg, model, optimizer, data, progress: Progress, out_dir: Path) -> str
         disable=None,  # a bar on a terminal only; log lines otherwise
         leave=False,
     )
+    step = make_step(cfg, model, optimizer, data)
     with bar, logging_redirect_tqdm():
         while progress.step < trainer.steps:
-            inputs, targets = data.sample(trainer.batch_size)
-            loss, correct = train_step(model, optimizer, inputs, targets, trainer.max_norm)
+            loss, correct = step()
             progress.step += 1
-            progress.loss_sum = progress.loss_sum + loss * len(targets)
+            # Accumulated on the device: no host sync per step (read at each evaluation).
+            progress.loss_sum = progress.loss_sum + loss * trainer.batch_size
             progress.correct = progress.correct + correct
-            progress.seen += len(targets)
+            progress.seen += trainer.batch_size
             bar.update()
 
             last = progress.step == trainer.steps
@@ -141,6 +143,26 @@ def train(cfg, model, optimizer, data, progress: Progress, out_dir: Path) -> str
                 elapsed = progress.elapsed_before + time.perf_counter() - start
                 save_checkpoint(out_dir / artifacts.CHECKPOINT_FILE, cfg, model, optimizer, data, progress, elapsed)
     return "completed"
+
+
+def use_cuda_graph(setting, device: torch.device) -> bool:
+    """`trainer.cuda_graph`: true, false, or auto (on CUDA devices only)."""
+    if setting == "auto":
+        return device.type == "cuda"
+    if setting and device.type != "cuda":
+        raise ConfigError(f"trainer.cuda_graph=true needs a CUDA device, not {device}; use auto or false")
+    return bool(setting)
+
+
+def make_step(cfg, model, optimizer, data):
+    """The training step on a fresh batch, as a function of nothing: eager, or a replayed CUDA graph."""
+    trainer = cfg.trainer
+    graphed = use_cuda_graph(trainer.cuda_graph, data.device)
+    set_capturable(optimizer, graphed, data.device)
+    if graphed:
+        log.info("training step captured as a CUDA graph")
+        return GraphedTrainStep(model, optimizer, data, trainer.batch_size, trainer.max_norm)
+    return lambda: train_step(model, optimizer, *data.sample(trainer.batch_size), trainer.max_norm)
 
 
 def train_step(model, optimizer, inputs, targets, max_norm: float):

@@ -1,0 +1,109 @@
+"""Training-step throughput of every implementation, as ratios to the course-style reference.
+
+    python -m bench                      # CPU (or GPU when present), T = 10, 20, 30
+    python -m bench --seq-lens 20 --seconds 3 --device cpu
+
+Each case runs the full training step (forward, cross-entropy, backward, clip, RMSprop step) at
+batch 128, hidden 128, for about `--seconds` after a warm-up, and prints steps/s. All cases run in
+this one process, so the ratios compare like with like on the same machine and load.
+"""
+
+import argparse
+import datetime
+import platform
+import time
+from itertools import cycle
+
+import torch
+
+from bench.course_reference import CourseLSTM, course_batches
+from sweeplab.data.palindrome import PalindromeData
+from sweeplab.models import LSTM, CudnnLSTM, VanillaRNN
+from sweeplab.tasks.palindrome import train_step
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def steps_per_second(step, device, seconds: float, warmup: int = 5) -> float:
+    for _ in range(warmup):
+        step()
+    sync(device)
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for _ in range(5):
+            step()
+        count += 5
+        sync(device)
+    return count / (time.perf_counter() - start)
+
+
+def palindrome_case(model_cls, seq_len, device, batch_size=128, hidden=128, course_data=False, graph=False):
+    torch.manual_seed(0)
+    model = model_cls(10, hidden, 10).to(device)
+    optimizer = torch.optim.RMSprop(model.parameters(), lr=1e-3)
+    if course_data:
+        batches = course_batches(seq_len, batch_size, device)
+        sample = lambda: next(batches)  # noqa: E731
+    else:
+        data = PalindromeData(seq_len, "one_hot", 0, 8, 0, device)
+        sample = lambda: data.sample(batch_size)  # noqa: E731
+    if graph:
+        from sweeplab.cuda_graph import GraphedTrainStep
+
+        return GraphedTrainStep(model, optimizer, data, batch_size, 10.0)
+
+    def step():
+        train_step(model, optimizer, *sample(), 10.0)
+
+    return step
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--seq-lens", type=int, nargs="+", default=[10, 20, 30])
+    parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per case")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="CPU thread counts to compare")
+    args = parser.parse_args(argv)
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
+                          ("cpu" if args.device == "auto" else args.device))
+
+    cases = [
+        ("course-style LSTM (8 Linear/step, CPU DataLoader)", CourseLSTM, {"course_data": True}),
+        ("explicit LSTM (fused gates, data on device)", LSTM, {}),
+        ("torch.nn.LSTM (cuDNN on GPU)", CudnnLSTM, {}),
+        ("explicit vanilla RNN", VanillaRNN, {}),
+    ]
+    if device.type == "cuda":
+        cases += [
+            ("explicit LSTM, step in one CUDA graph", LSTM, {"graph": True}),
+            ("torch.nn.LSTM (cuDNN), step in one CUDA graph", CudnnLSTM, {"graph": True}),
+            ("explicit vanilla RNN, step in one CUDA graph", VanillaRNN, {"graph": True}),
+        ]
+    thread_counts = args.threads if device.type == "cpu" else [torch.get_num_threads()]
+    print(f"# sweeplab training-step benchmark, {datetime.date.today()}")
+    print(f"device {device}" + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else
+                                f" ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads available)"))
+    print(f"torch {torch.__version__}; batch 128, hidden 128, one-hot input; steps/s (x reference)\n")
+    header = "| case | threads | " + " | ".join(f"T = {T}" for T in args.seq_lens) + " |"
+    print(header)
+    print("|" + "---|" * (2 + len(args.seq_lens)))
+    reference = {}
+    for threads in thread_counts:
+        torch.set_num_threads(threads)
+        for name, model_cls, kwargs in cases:
+            cells = []
+            for T in args.seq_lens:
+                rate = steps_per_second(palindrome_case(model_cls, T, device, **kwargs), device, args.seconds)
+                if model_cls is CourseLSTM:
+                    reference.setdefault(T, rate)
+                ratio = rate / reference[T]
+                cells.append(f"{rate:,.1f} ({ratio:.2f}x)")
+            print(f"| {name} | {threads} | " + " | ".join(cells) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
