@@ -20,6 +20,7 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from sweeplab import artifacts
+from sweeplab.checkpoint import load_for_resume
 from sweeplab.config import one_of, positive_int, positive_number, require
 from sweeplab.data.mnist import SOURCES, load_digits, to_unit_range
 from sweeplab.device import resolve_device
@@ -356,16 +357,7 @@ def save_checkpoint(path, cfg, nets, shuffle, progress: Progress, elapsed: float
 
 def load_checkpoint(path, cfg, nets, shuffle, device) -> Progress:
     generator_net, discriminator, opt_g, opt_d = nets
-    checkpoint = torch.load(path, map_location=device, weights_only=False)
-    saved = OmegaConf.create(checkpoint["config"])
-    current = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
-    for key in RESUMABLE_CHANGES:
-        OmegaConf.update(saved, key, OmegaConf.select(current, key), merge=False)
-    if saved != current:
-        raise ConfigError(
-            f"{path} was written by a run with a different config; "
-            "resume with the same settings or choose a new output dir (hydra.run.dir=...)"
-        )
+    checkpoint = load_for_resume(path, cfg, RESUMABLE_CHANGES, device)
     generator_net.load_state_dict(checkpoint["generator"])
     discriminator.load_state_dict(checkpoint["discriminator"])
     opt_g.load_state_dict(checkpoint["opt_g"])

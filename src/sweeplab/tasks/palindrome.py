@@ -18,6 +18,7 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from sweeplab import artifacts
+from sweeplab.checkpoint import load_for_resume
 from sweeplab.config import validate_palindrome
 from sweeplab.cuda_graph import GraphedTrainStep, set_capturable
 from sweeplab.data.palindrome import NUM_DIGITS, PalindromeData
@@ -238,17 +239,7 @@ def save_checkpoint(path, cfg, model, optimizer, data, progress: Progress, elaps
 
 
 def load_checkpoint(path, cfg, model, optimizer, data) -> Progress:
-    checkpoint = torch.load(path, map_location=data.device, weights_only=False)
-    saved, current = OmegaConf.create(checkpoint["config"]), OmegaConf.create(
-        OmegaConf.to_container(cfg, resolve=True)
-    )
-    for key in RESUMABLE_CHANGES:
-        OmegaConf.update(saved, key, OmegaConf.select(current, key), merge=False)
-    if saved != current:
-        raise ConfigError(
-            f"{path} was written by a run with a different config; "
-            "resume with the same settings or choose a new output dir (hydra.run.dir=...)"
-        )
+    checkpoint = load_for_resume(path, cfg, RESUMABLE_CHANGES, data.device)
     model.load_state_dict(checkpoint["model"])
     optimizer.load_state_dict(checkpoint["optimizer"])
     data.generator.set_state(checkpoint["rng"]["sampler"].to("cpu"))
