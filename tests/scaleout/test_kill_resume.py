@@ -11,7 +11,7 @@ import time
 from tests.scaleout.helpers import metrics, status
 
 SETTINGS = [
-    "trainer.steps=1500",
+    "trainer.steps=800",
     "trainer.eval_every=25",
     "trainer.checkpoint_every=50",
     "trainer.batch_size=16",
@@ -44,7 +44,7 @@ def test_sigkill_midway_then_rerun_continues_exactly(tmp_path, cli):
     # killed midway: the summary still says running, and the run is far from its end
     assert status(victim_dir) == "running"
     killed_rows = metrics(victim_dir)
-    assert killed_rows and int(killed_rows[-1]["step"]) < 1500
+    assert killed_rows and int(killed_rows[-1]["step"]) < 800
 
     rerun = cli([*SETTINGS, f"hydra.run.dir={victim_dir}"], cwd=tmp_path)
     assert rerun.returncode == 0, rerun.stderr
@@ -52,7 +52,7 @@ def test_sigkill_midway_then_rerun_continues_exactly(tmp_path, cli):
     assert reference.wait(timeout=120) == 0, reference.communicate()[0]
 
     assert metrics(victim_dir) == metrics(tmp_path / "reference")
-    assert len(metrics(victim_dir)) == 1500 // 25
+    assert len(metrics(victim_dir)) == 800 // 25
     resumed = json.loads((victim_dir / "summary.json").read_text())
     whole = json.loads((tmp_path / "reference" / "summary.json").read_text())
     for key in ("status", "steps_done", "final_eval_acc", "final_eval_loss", "best_eval_acc", "step_to_99"):
