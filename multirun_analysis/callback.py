@@ -23,6 +23,8 @@ class AnalysisCallback(Callback):
 
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
         """Write the report into the sweep dir; log, never raise, if that fails."""
+        if config.hydra.sweeper.get("dry_run", False):
+            return  # nothing ran
         try:
             sweep_dir = config.hydra.sweep.dir
         except Exception:  # noqa: BLE001

@@ -33,6 +33,7 @@ def test_wheel_ships_every_config_inside_the_package(wheel):
     for path in sorted(REPO.joinpath("conf").rglob("*.yaml")):
         assert f"sweeplab/conf/{path.relative_to(REPO / 'conf').as_posix()}" in names
     assert "multirun_analysis/__main__.py" in names
+    assert "hydra_plugins/sweeplab_sweeper/sweeper.py" in names
     assert not any(name.startswith(("tests/", "bench/")) for name in names)
 
 

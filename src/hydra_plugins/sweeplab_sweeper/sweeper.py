@@ -11,7 +11,7 @@ job's directory:
 - a run of a *different* config: the whole sweep is refused before any job starts, so a different
   sweep can never clobber another sweep's results; choose a new `hydra.sweep.dir`.
 
-`hydra.sweeper.dry_run=true` prints that plan (job, state, action, dir, overrides) and exits
+`hydra.sweeper.dry_run=true` logs that plan (job, state, action, dir, overrides) and returns
 without launching or writing anything.
 
 Jobs keep their numbers: the jobs to run are launched in runs of consecutive numbers (each run is
@@ -130,7 +130,7 @@ class SweeplabSweeper(BasicSweeper):
         planned = self.plan(arguments)
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
         if self.dry_run:
-            print(format_plan(sweep_dir, planned))
+            log.info("dry run, nothing is launched:\n%s", format_plan(sweep_dir, planned))
         conflicts = [job for job in planned if job.action == "refuse"]
         if conflicts:
             raise CompactHydraException(
@@ -139,7 +139,7 @@ class SweeplabSweeper(BasicSweeper):
                 + "); a sweep dir can only be resumed by the same sweep: choose a new hydra.sweep.dir"
             )
         if self.dry_run:
-            raise SystemExit(0)  # launch nothing, and skip on_multirun_end (no report of a dry run)
+            return []  # launch nothing (the analysis callback skips dry runs too)
 
         to_run = [job for job in planned if job.action == "run"]
         for job in planned:

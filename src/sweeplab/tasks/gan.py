@@ -158,7 +158,7 @@ def run(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
     started_at, start = progress.step, time.perf_counter()
     status = train(cfg, nets, train_images, shuffle, fixed_noise, steps_per_epoch, progress, out_dir)
     seconds = time.perf_counter() - start
-    summary.update(headline(progress, started_at, seconds, steps_per_epoch), status=status)
+    summary.update(headline(progress, started_at, seconds, steps_per_epoch))
     summary = artifacts.update_summary(out_dir, **summary)  # keeps the runner's `config`
     if progress.rows:
         plot_gan_curves(progress.rows, f"DCGAN on {cfg.data.name}, seed {cfg.seed} ({status})", out_dir / artifacts.CURVES_FILE)
@@ -172,7 +172,9 @@ def run(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
             summary["interpolation"] = interpolate(
                 generator_net, classifier, cfg.gan.latent_size, cfg.interpolation, cfg.seed, out_dir, device
             )
-        summary = artifacts.update_summary(out_dir, **summary)  # keeps the runner's `config`
+    # The status goes last: a run killed before this line is `running` and gets rerun.
+    summary["status"] = status
+    summary = artifacts.update_summary(out_dir, **summary)
     log.info(
         "%s after %d epochs (%.1f s/epoch): D loss %s, G loss %s, Frechet distance %s, classes covered %s",
         status, progress.epoch, summary["s_per_epoch"] or 0.0, summary["final_d_loss"], summary["final_g_loss"],

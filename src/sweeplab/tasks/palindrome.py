@@ -93,10 +93,11 @@ def run(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
     status = train(cfg, model, optimizer, data, progress, out_dir)
     seconds = time.perf_counter() - start
 
-    summary = artifacts.update_summary(out_dir, status=status, **headline(progress, started_at, seconds))
     if progress.rows:
         title = f"{cfg.model.name}, T = {cfg.seq_len}, seed {cfg.seed} ({status})"
         plot_curves(progress.rows, title, out_dir / artifacts.CURVES_FILE)
+    # The status goes last: a run killed before this line is `running` and gets rerun.
+    summary = artifacts.update_summary(out_dir, status=status, **headline(progress, started_at, seconds))
     log.info(
         "%s: final held-out accuracy %s after %d steps (%.1f steps/s)",
         status, summary["final_eval_acc"], progress.step, summary["steps_per_s"] or 0.0,
