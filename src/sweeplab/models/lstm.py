@@ -51,10 +51,13 @@ class LSTM(nn.Module):
         x_proj = F.linear(x.transpose(0, 1), self.W_x, self.b)
         h = x.new_zeros(x.shape[0], H)
         c = x.new_zeros(x.shape[0], H)
-        for t in range(x.shape[1]):
-            gates = torch.addmm(x_proj[t], h, self.W_h.t())
-            g = torch.tanh(gates[:, :H])
-            i, f, o = torch.sigmoid(gates[:, H:]).chunk(3, dim=1)
+        # unbind, not x_proj[t]: its backward stacks the T gradients once, where indexing would
+        # scatter each into a zero tensor of the full (T, batch, 4H) size (quadratic in T).
+        for x_t in x_proj.unbind(0):
+            gates = torch.addmm(x_t, h, self.W_h.t())
+            g, ifo = gates.split([H, 3 * H], dim=1)
+            g = torch.tanh(g)
+            i, f, o = torch.sigmoid(ifo).chunk(3, dim=1)
             c = g * i + c * f
             h = torch.tanh(c) * o
         return F.linear(h, self.W_ph, self.b_p)

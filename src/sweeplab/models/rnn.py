@@ -30,6 +30,6 @@ class VanillaRNN(nn.Module):
         # time-major so that each step reads one contiguous (batch, hidden) block.
         x_proj = F.linear(x.transpose(0, 1), self.W_hx, self.b_h)
         h = x.new_zeros(x.shape[0], self.hidden_size)
-        for t in range(x.shape[1]):
-            h = torch.tanh(torch.addmm(x_proj[t], h, self.W_hh.t()))
+        for x_t in x_proj.unbind(0):  # unbind: one stack in backward, not T full-size scatters
+            h = torch.tanh(torch.addmm(x_t, h, self.W_hh.t()))
         return F.linear(h, self.W_ph, self.b_p)
