@@ -4,15 +4,16 @@
     python -m bench --seq-lens 20 --seconds 3 --device cpu
 
 Each case runs the full training step (forward, cross-entropy, backward, clip, RMSprop step) at
-batch 128, hidden 128, for about `--seconds` after a warm-up, and prints steps/s. All cases run in
-this one process, so the ratios compare like with like on the same machine and load.
+batch 128, hidden 128, for about `--seconds` in `--rounds` round-robin slices after a warm-up, and
+prints the median steps/s. All cases run interleaved in this one process, so the ratios compare like
+with like on the same machine and load.
 """
 
 import argparse
 import datetime
 import platform
+import statistics
 import time
-from itertools import cycle
 
 import torch
 
@@ -66,6 +67,7 @@ def main(argv=None) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--seq-lens", type=int, nargs="+", default=[10, 20, 30])
     parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per case")
+    parser.add_argument("--rounds", type=int, default=3, help="round-robin rounds per case (median)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="CPU thread counts to compare")
     args = parser.parse_args(argv)
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
@@ -91,19 +93,22 @@ def main(argv=None) -> None:
     header = "| case | threads | " + " | ".join(f"T = {T}" for T in args.seq_lens) + " |"
     print(header)
     print("|" + "---|" * (2 + len(args.seq_lens)))
-    reference = {}
     for threads in thread_counts:
         torch.set_num_threads(threads)
-        for name, model_cls, kwargs in cases:
-            cells = []
-            for T in args.seq_lens:
-                rate = steps_per_second(palindrome_case(model_cls, T, device, **kwargs), device, args.seconds)
-                if model_cls is CourseLSTM:
-                    reference.setdefault(T, rate)
-                ratio = rate / reference[T]
-                cells.append(f"{rate:,.1f} ({ratio:.2f}x)")
+        rates = {name: {} for name, _, _ in cases}
+        for T in args.seq_lens:
+            steps = {name: palindrome_case(model_cls, T, device, **kwargs) for name, model_cls, kwargs in cases}
+            # Round-robin rounds, median per case: slow drifts of the machine hit every case alike.
+            samples = {name: [] for name in steps}
+            for _ in range(args.rounds):
+                for name, step in steps.items():
+                    samples[name].append(steps_per_second(step, device, args.seconds / args.rounds))
+            for name in steps:
+                rates[name][T] = statistics.median(samples[name])
+        reference = rates[cases[0][0]]
+        for name, _, _ in cases:
+            cells = [f"{rates[name][T]:,.1f} ({rates[name][T] / reference[T]:.2f}x)" for T in args.seq_lens]
             print(f"| {name} | {threads} | " + " | ".join(cells) + " |", flush=True)
-
 
 if __name__ == "__main__":
     main()
