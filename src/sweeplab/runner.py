@@ -9,7 +9,6 @@ traceback in `error.txt`; the exception is re-raised so Hydra marks the job fail
 jobs of the sweep and exits non-zero at the end.
 """
 
-import json
 import logging
 import traceback
 from pathlib import Path
@@ -19,13 +18,10 @@ from omegaconf import DictConfig, OmegaConf
 from sweeplab import artifacts
 from sweeplab.config import validate_common
 from sweeplab.errors import ConfigError
+from sweeplab.finished import FINISHED, as_recorded
 from sweeplab.tasks import TASKS, get_task
 
 log = logging.getLogger(__name__)
-
-#: summary.json statuses of a finished run, never run again (hydra_plugins.sweeplab_sweeper agrees)
-FINISHED = ("completed", "diverged")
-
 
 def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
     out_dir = Path(out_dir)
@@ -33,8 +29,7 @@ def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
     config = OmegaConf.to_container(cfg, resolve=True)
     previous = artifacts.read_json(out_dir / artifacts.SUMMARY_FILE)
     if previous and previous.get("status") in FINISHED:
-        # compare as summary.json stores it (JSON), so that e.g. a tuple equals its list
-        if previous.get("config") != json.loads(json.dumps(config, default=str)):
+        if previous.get("config") != as_recorded(config):
             raise ConfigError(
                 f"{out_dir} already holds a {previous['status']} run of another config; "
                 "rerun the same command or choose a new output dir (hydra.run.dir / hydra.sweep.dir)"

@@ -34,11 +34,9 @@ from hydra.core.utils import JobReturn, JobStatus, filter_overrides
 from hydra.errors import CompactHydraException
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
+from sweeplab.finished import FINISHED, as_recorded
+
 log = logging.getLogger(__name__)
-
-#: summary.json statuses of a run that is over and has its result: never rerun
-FINISHED = ("completed", "diverged")
-
 
 @dataclass
 class SweeplabSweeperConf:
@@ -59,11 +57,6 @@ class PlannedJob:
     job_dir: Path
     state: str  # new, incomplete, running, failed, completed, diverged, conflict
     action: str  # run, skip, refuse
-
-
-def comparable(config: Any) -> Any:
-    """A resolved config as summary.json stores it (JSON), so the two compare equal."""
-    return json.loads(json.dumps(config, default=str))
 
 
 def job_state(job_dir: Path, config: Any) -> tuple[str, str]:
@@ -118,7 +111,7 @@ class SweeplabSweeper(BasicSweeper):
                 task_cfg = copy.deepcopy(cfg)
                 with read_write(task_cfg), open_dict(task_cfg):
                     del task_cfg["hydra"]
-                config = comparable(OmegaConf.to_container(task_cfg, resolve=True))
+                config = as_recorded(OmegaConf.to_container(task_cfg, resolve=True))
                 state, action = job_state(job_dir, config)
                 planned.append(PlannedJob(num, list(job), job_dir, state, action))
         finally:
