@@ -44,7 +44,7 @@ def test_rerunning_a_completed_run_dir_keeps_it(tmp_path, caplog):
         again = run_job(compose_config(["seq_len=5", *TINY]), tmp_path, [])
     assert "already holds a completed run" in caplog.text
     assert again["steps_done"] == 20 and again["status"] == "completed"
-    with pytest.raises(ConfigError, match="completed run of another config"):
+    with pytest.raises(ConfigError, match="already holds a run of another config"):
         run_job(compose_config(["seq_len=5", *TINY, "trainer.steps=40"]), tmp_path, [])
     assert [(tmp_path / name).read_bytes() for name in files] == before
 
@@ -68,6 +68,21 @@ def test_resuming_with_a_different_config_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="different config"):
         run_job(compose_config([*TINY, "seq_len=6"]), tmp_path, [])
     assert json.loads((tmp_path / "summary.json").read_text())["status"] == "failed"
+
+
+def test_an_unfinished_run_is_not_touched_by_another_config(tmp_path):
+    from sweeplab.errors import ConfigError
+
+    run_job(compose_config([*TINY, "seq_len=5"]), tmp_path, [])
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    summary["status"] = "running"  # as if killed midway
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    before = (tmp_path / "summary.json").read_bytes(), (tmp_path / "checkpoint.pt").read_bytes()
+    with pytest.raises(ConfigError, match="already holds a run of another config"):
+        run_job(compose_config([*TINY, "seq_len=6"]), tmp_path, [])
+    assert ((tmp_path / "summary.json").read_bytes(), (tmp_path / "checkpoint.pt").read_bytes()) == before
+    resumed = run_job(compose_config([*TINY, "seq_len=5"]), tmp_path, [])  # the same config resumes
+    assert resumed["status"] == "completed"
 
 
 def test_a_nan_loss_marks_the_run_diverged(tmp_path, monkeypatch):
@@ -108,3 +123,17 @@ def test_a_crashing_task_records_failed_with_its_traceback(tmp_path, monkeypatch
 def test_a_run_on_cuda(tmp_path):
     summary = run_job(compose_config([*TINY[:-1], "trainer.device=auto"]), tmp_path, [])
     assert summary["device"].startswith("cuda") and summary["status"] == "completed"
+
+
+def test_resuming_on_another_kind_of_device_is_refused_with_one_line(tmp_path):
+    from sweeplab.checkpoint import load_for_resume
+    from sweeplab.errors import ConfigError
+
+    cfg = compose_config([*TINY, "seq_len=5"])
+    run_job(cfg, tmp_path, [])
+    checkpoint = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    assert checkpoint["device_type"] == "cpu"
+    checkpoint["device_type"] = "cuda"  # as if written on a GPU
+    torch.save(checkpoint, tmp_path / "checkpoint.pt")
+    with pytest.raises(ConfigError, match="was written on cuda and its random state cannot continue on cpu"):
+        load_for_resume(tmp_path / "checkpoint.pt", cfg, (), "cpu")

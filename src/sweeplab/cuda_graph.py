@@ -17,8 +17,8 @@ import torch.nn.functional as F
 def set_capturable(optimizer: torch.optim.Optimizer, capturable: bool, device: torch.device) -> None:
     """Switch the optimizer between the graph-safe (on-device step counter) and the default path.
 
-    A checkpoint written by one mode can be resumed by the other: load_state_dict restores the
-    saved flag, and a capturable optimizer needs its step counters on the device.
+    load_state_dict restores the flag a checkpoint was saved with; this sets the one this run needs
+    (a capturable optimizer also needs its step counters on the device).
     """
     for group in optimizer.param_groups:
         if "capturable" in group:

@@ -1,11 +1,39 @@
-"""What counts as a finished run: shared by the runner and the resumable sweeper (no torch import)."""
+"""What a run dir already holds: shared by the runner and the resumable sweeper (no torch import).
+
+A dir whose summary.json records another config is never touched: not rerun, not overwritten.
+A finished run (`completed`, `diverged`) of the same config is kept as it is; any other state
+(`running`: killed or preempted; `failed`; no summary) is run again and continues from its checkpoint.
+"""
 
 import json
+from pathlib import Path
+from typing import Any
 
 #: summary.json statuses of a finished run: it is kept as it is, never run again
 FINISHED = ("completed", "diverged")
 
 
-def as_recorded(config):
+def as_recorded(config: Any) -> Any:
     """A resolved config as summary.json records it (JSON), so that the two compare equal."""
     return json.loads(json.dumps(config, default=str))
+
+
+def read_summary(run_dir: Path) -> dict | None:
+    """The run's summary.json, or None when it is missing or unreadable."""
+    try:
+        summary = json.loads((Path(run_dir) / "summary.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return summary if isinstance(summary, dict) else None
+
+
+def job_state(run_dir: Path, config: Any) -> tuple[str, str]:
+    """(state, action) for running `config` (resolved) in `run_dir`: action is run, skip or refuse."""
+    summary = read_summary(run_dir)
+    if summary is None:
+        return ("incomplete" if Path(run_dir).exists() else "new"), "run"
+    recorded = summary.get("config")
+    if recorded is not None and recorded != as_recorded(config):
+        return "conflict", "refuse"
+    status = str(summary.get("status"))
+    return status, ("skip" if status in FINISHED else "run")

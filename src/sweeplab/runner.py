@@ -1,8 +1,8 @@
 """Run one job: validate, skip it if already finished, run the task, record any failure.
 
-A dir whose summary.json says `completed` or `diverged` (a finished run: rerunning it would only
-repeat it) is kept as it is when the config is the same, and refused otherwise. Any other dir
-(`running`: killed or preempted; `failed`) is run again, and the task continues from its checkpoint.
+A dir that holds a run of another config is refused before anything is written; a finished run
+(`completed`, `diverged`) of the same config is kept as it is; any other (`running`: killed or
+preempted; `failed`) is run again, and the task continues from its checkpoint (sweeplab.finished).
 
 A job that raises leaves `summary.json` with status `failed`, the error in one line, and the
 traceback in `error.txt`; the exception is re-raised so Hydra marks the job failed, runs the other
@@ -18,24 +18,25 @@ from omegaconf import DictConfig, OmegaConf
 from sweeplab import artifacts
 from sweeplab.config import validate_common
 from sweeplab.errors import ConfigError
-from sweeplab.finished import FINISHED, as_recorded
+from sweeplab.finished import job_state
 from sweeplab.tasks import TASKS, get_task
 
 log = logging.getLogger(__name__)
+
 
 def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     config = OmegaConf.to_container(cfg, resolve=True)
-    previous = artifacts.read_json(out_dir / artifacts.SUMMARY_FILE)
-    if previous and previous.get("status") in FINISHED:
-        if previous.get("config") != as_recorded(config):
-            raise ConfigError(
-                f"{out_dir} already holds a {previous['status']} run of another config; "
-                "rerun the same command or choose a new output dir (hydra.run.dir / hydra.sweep.dir)"
-            )
-        log.info("%s already holds a %s run: kept as it is, nothing to do", out_dir, previous["status"])
-        return previous
+    state, action = job_state(out_dir, config)
+    if action == "refuse":  # before writing anything: that run's files stay as they are
+        raise ConfigError(
+            f"{out_dir} already holds a run of another config; "
+            "rerun the same command or choose a new output dir (hydra.run.dir / hydra.sweep.dir)"
+        )
+    if action == "skip":
+        log.info("%s already holds a %s run: kept as it is, nothing to do", out_dir, state)
+        return artifacts.read_json(out_dir / artifacts.SUMMARY_FILE)
     try:
         # The summary says what ran and how it is going; the task adds its numbers.
         artifacts.write_json(

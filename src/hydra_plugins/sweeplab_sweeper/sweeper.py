@@ -20,7 +20,6 @@ the sweep raises the first failure at the end, so the exit code is non-zero.
 """
 
 import copy
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,7 @@ from hydra.core.utils import JobReturn, JobStatus, filter_overrides
 from hydra.errors import CompactHydraException
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
-from sweeplab.finished import FINISHED, as_recorded
+from sweeplab.finished import as_recorded, job_state
 
 log = logging.getLogger(__name__)
 
@@ -57,21 +56,6 @@ class PlannedJob:
     job_dir: Path
     state: str  # new, incomplete, running, failed, completed, diverged, conflict
     action: str  # run, skip, refuse
-
-
-def job_state(job_dir: Path, config: Any) -> tuple[str, str]:
-    """(state, action) of the job whose resolved config is `config` and whose dir is `job_dir`."""
-    try:
-        summary = json.loads((job_dir / "summary.json").read_text())
-    except (OSError, ValueError):
-        summary = None
-    if not isinstance(summary, dict):
-        return ("incomplete" if job_dir.exists() else "new"), "run"
-    status = str(summary.get("status"))
-    recorded = summary.get("config")
-    if recorded is not None and recorded != config:
-        return "conflict", "refuse"
-    return status, ("skip" if status in FINISHED else "run")
 
 
 def consecutive_runs(numbers: Sequence[int], max_len: Optional[int]) -> List[List[int]]:

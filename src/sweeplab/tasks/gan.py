@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 METRIC_COLUMNS = ["step", "epoch", "d_loss", "g_loss", "d_x", "d_g_z", "elapsed_s"]
 STATS = ("d_loss", "g_loss", "d_x", "d_g_z")
-RESUMABLE_CHANGES = ("trainer.epochs", "trainer.device", "trainer.sample_epochs")
+RESUMABLE_CHANGES = ("trainer.epochs", "trainer.sample_epochs")
 
 
 def samples_file(epoch: int) -> str:
@@ -351,7 +351,13 @@ def save_checkpoint(path, cfg, nets, shuffle, progress: Progress, elapsed: float
             "step": progress.step,
             "rows": progress.rows,
             "elapsed_s": elapsed,
-            "rng": {"shuffle": shuffle.get_state(), "torch": torch.get_rng_state()},
+            "rng": {
+                "shuffle": shuffle.get_state(),
+                "torch": torch.get_rng_state(),
+                # the noise of every step is drawn on the device: on a GPU, from CUDA's generator
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+            },
+            "device_type": next(generator_net.parameters()).device.type,
             "config": OmegaConf.to_container(cfg, resolve=True),
         },
     )
@@ -366,6 +372,8 @@ def load_checkpoint(path, cfg, nets, shuffle, device) -> Progress:
     opt_d.load_state_dict(checkpoint["opt_d"])
     shuffle.set_state(checkpoint["rng"]["shuffle"].cpu())
     torch.set_rng_state(checkpoint["rng"]["torch"].cpu())
+    if checkpoint["rng"].get("cuda") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([state.cpu() for state in checkpoint["rng"]["cuda"]])
     return Progress(
         epoch=checkpoint["epoch"], step=checkpoint["step"], rows=checkpoint["rows"], elapsed_before=checkpoint["elapsed_s"]
     )

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 METRIC_COLUMNS = ["step", "train_loss", "train_acc", "eval_loss", "eval_acc", "elapsed_s"]
 SOLVED = 0.99  # the accuracy at which `step_to_99` counts a length as learned
 # Keys that may differ between a checkpoint and the run resuming it.
-RESUMABLE_CHANGES = ("trainer.steps", "trainer.device")
+RESUMABLE_CHANGES = ("trainer.steps",)
 
 
 @dataclass
@@ -234,6 +234,7 @@ def save_checkpoint(path, cfg, model, optimizer, data, progress: Progress, elaps
                 "seen": progress.seen,
             },
             "rng": {"sampler": data.generator.get_state(), "torch": torch.get_rng_state()},
+            "device_type": data.device.type,
             "config": OmegaConf.to_container(cfg, resolve=True),
         },
     )
