@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-DEMO_DIR ?= multirun/demo-$(shell date +%Y%m%d-%H%M%S)
+# `:=` evaluates the timestamp once, so every line of the demo names the same directory.
+DEMO_DIR := $(or $(DEMO_DIR),multirun/demo-$(shell date +%Y%m%d-%H%M%S))
 
-.PHONY: demo test test-fast install clean-venv
+.PHONY: demo test install clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,10 +18,12 @@ install: $(STAMP)
 
 ## The main job: the CPU-sized RNN-vs-LSTM sweep, then its report.
 demo: $(STAMP)
-	$(BIN)/sweeplab -m experiment=quick hydra.sweep.dir=$(DEMO_DIR)
-	@# The preset's callback writes the report too, but Hydra skips it if a job failed: this always runs.
-	$(BIN)/multirun-analysis -q $(DEMO_DIR)
-	@echo "Demo sweep: $(DEMO_DIR)/ (one dir per job), report: $(DEMO_DIR)/report.html"
+	@# The preset's callback writes the report too, but Hydra skips it when a job failed: the
+	@# analysis runs whatever the sweep's exit status, and make then returns that status.
+	$(BIN)/sweeplab -m experiment=quick hydra.sweep.dir=$(DEMO_DIR); status=$$?; \
+	$(BIN)/multirun-analysis -q $(DEMO_DIR) && \
+	echo "Demo sweep: $(DEMO_DIR)/ (one dir per job), report: $(DEMO_DIR)/report.html"; \
+	exit $$status
 
 ## The test suite (a few minutes on 2 CPU cores).
 test: $(STAMP)
