@@ -26,3 +26,29 @@ def test_parallel_vectors_do_not_break_slerp():
     z = torch.randn(10)
     frames = path(z, 2 * z, 5, "slerp")
     assert torch.isfinite(frames).all() and torch.allclose(frames[-1], 2 * z, atol=1e-5)
+
+
+def test_endpoints_read_as_two_different_digits_when_only_to_digit_is_given(monkeypatch):
+    import torch
+    from omegaconf import OmegaConf
+
+    from sweeplab.tasks.interpolate import choose_endpoints
+
+    # A "generator" that passes the latent through and a "classifier" that reads its first 10 values:
+    # the most confident candidate of all reads as 3, the digit asked for as the end.
+    def generator_net(z):
+        return z
+
+    def classifier(x):
+        return x[:, :10]
+
+    latents = torch.full((4, 10), -5.0)
+    latents[0, 3] = 9.0  # most confident of all: a 3
+    latents[1, 7] = 5.0
+    latents[2, 3] = 4.0
+    latents[3, 1] = 2.0
+    cfg = OmegaConf.create({"candidates": 4, "from_digit": None, "to_digit": 3})
+    monkeypatch.setattr(torch, "randn", lambda *args, **kwargs: latents.clone())  # the 4 candidates
+    _, _, info = choose_endpoints(generator_net, classifier, 10, cfg, torch.Generator(), "cpu")
+    assert info["to_digit"] == 3
+    assert info["from_digit"] == 7  # not the 3 that was most confident

@@ -13,6 +13,7 @@ Images are kept as uint8 (N, 28, 28); `to_unit_range` scales a batch to [-1, 1] 
 import functools
 import gzip
 import hashlib
+import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from sweeplab import artifacts
 from sweeplab.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 SOURCES = ("mnist", "mnist5k")
 MNIST_FILES = (
@@ -129,14 +133,14 @@ def _torchvision_mnist(root: Path, download: bool):
     for name in MNIST_FILES:
         packed = raw / f"{name}.gz"
         if not (raw / name).exists() and packed.exists():
-            with gzip.open(packed, "rb") as src, open(raw / name, "wb") as dst:
-                shutil.copyfileobj(src, dst)
+            with gzip.open(packed, "rb") as src:  # atomic: a kill never leaves a truncated IDX file
+                artifacts.atomic_write(raw / name, lambda dst: shutil.copyfileobj(src, dst))
     have_files = all((raw / name).exists() for name in MNIST_FILES)
     if not have_files and download:
         try:
             MNIST(str(root), train=True, download=True)
-        except Exception:
-            pass  # offline: the error below says what to do
+        except Exception as exc:  # offline: the error below says what to do
+            log.warning("downloading MNIST into %s failed: %s", root, exc)
         have_files = all((raw / name).exists() for name in MNIST_FILES)
     if not have_files:
         missing = [name for name in MNIST_FILES if not (raw / name).exists()]

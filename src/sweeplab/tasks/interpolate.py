@@ -54,9 +54,17 @@ def choose_endpoints(generator_net, classifier, latent_size, interp_cfg, rng: to
     probs = torch.softmax(classifier(generator_net(z)), dim=1)
     confidence, predicted = probs.max(dim=1)
 
-    first = interp_cfg.from_digit
-    i = int(probs[:, first].argmax()) if first is not None else int(confidence.argmax())
-    first = first if first is not None else int(predicted[i])
+    first, fixed_second = interp_cfg.from_digit, interp_cfg.to_digit
+    if first is not None:
+        i = int(probs[:, first].argmax())
+    else:  # the most confident candidate that does not read as a requested `to_digit`
+        allowed = confidence if fixed_second is None else confidence.masked_fill(predicted == fixed_second, -1.0)
+        i = int(allowed.argmax())
+        first = int(predicted[i])
+        if first == fixed_second:  # every candidate reads as to_digit: take the next most likely digit
+            others = probs[i].clone()
+            others[fixed_second] = -1.0
+            first = int(others.argmax())
 
     second = interp_cfg.to_digit
     if second is not None:
