@@ -102,7 +102,9 @@ def analyze(paths: list[str | os.PathLike], out: str | os.PathLike | None = None
                                           analysis.extra_keys, threshold, out_dir / "plots")
     gan_rows = gan.gan_runs(data.runs)
     if len(gan_rows):
-        analysis.gan_table = gan.metrics_table(gan_rows).reset_index()
+        table = gan.metrics_table(gan_rows)
+        # the swept settings are the index: make them columns (a plain numbered index is dropped)
+        analysis.gan_table = table.reset_index(drop=table.index.names == [None])
         base = out_dir / "tables" / "gan_metrics"
         analysis.gan_table.to_csv(base.with_suffix(".csv"), index=False)
         base.with_suffix(".md").write_text(analysis.gan_table.to_markdown(index=False) + "\n")

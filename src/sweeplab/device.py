@@ -23,3 +23,9 @@ def resolve_device(name: str) -> torch.device:
             )
         return device
     raise ConfigError(f"trainer.device={name} is not a device; use auto, cpu, cuda or cuda:N")
+
+
+def set_cpu_threads(num_threads: int | None) -> None:
+    """`trainer.num_threads`: torch's intra-op CPU threads for this run; None keeps torch's default."""
+    if num_threads:
+        torch.set_num_threads(num_threads)

@@ -33,3 +33,12 @@ def test_gan_runs_get_a_metrics_table_and_a_gallery(tmp_path):
     assert (sweep / "plots" / "gan_gallery.png").is_file()
     report = (sweep / "report.md").read_text()
     assert "DCGAN quality" in report and "gan_gallery.png" in report
+
+
+def test_gan_table_without_a_swept_setting_has_no_index_column(tmp_path):
+    sweep = tmp_path / "sweep"
+    write_gan_job(sweep, 0, 100, 0, 300.0)
+    write_gan_job(sweep, 1, 100, 1, 320.0)
+    table = analyze([sweep]).gan_table
+    assert "index" not in table.columns and "gan.latent_size" not in table.columns
+    assert table["runs"].tolist() == [2]

@@ -23,7 +23,7 @@ from sweeplab import artifacts
 from sweeplab.checkpoint import load_for_resume
 from sweeplab.config import one_of, positive_int, positive_number, require
 from sweeplab.data.mnist import SOURCES, load_digits, to_unit_range
-from sweeplab.device import resolve_device
+from sweeplab.device import resolve_device, set_cpu_threads
 from sweeplab.errors import ConfigError
 from sweeplab.models.dcgan import build_dcgan
 from sweeplab.plots import plt
@@ -72,6 +72,7 @@ def validate_gan(cfg: DictConfig) -> None:
     require(cfg, "data.train_size", _nullable(lambda v: _int(v) and v > 0), "null or a positive integer")
     for check in ("trainer.epochs", "trainer.batch_size", "trainer.log_every", "trainer.checkpoint_every"):
         require(cfg, *positive_int(check))
+    require(cfg, "trainer.num_threads", _nullable(lambda v: _int(v) and v > 0), "a positive integer or null")
     require(cfg, "trainer.samples", lambda v: _int(v) and v > 0, "a positive integer")
     require(cfg, "trainer.max_steps_per_epoch", _nullable(lambda v: _int(v) and v > 0), "null or a positive integer")
     epochs = cfg.trainer.epochs
@@ -98,6 +99,7 @@ def sample_epochs(trainer) -> set[int]:
 def run(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
     validate_gan(cfg)
     device = resolve_device(cfg.trainer.device)
+    set_cpu_threads(cfg.trainer.num_threads)
     splits = load_digits(cfg.data)
     if cfg.trainer.batch_size > len(splits.train):
         raise ConfigError(

@@ -22,7 +22,7 @@ from sweeplab.checkpoint import load_for_resume
 from sweeplab.config import validate_palindrome
 from sweeplab.cuda_graph import GraphedTrainStep, set_capturable
 from sweeplab.data.palindrome import NUM_DIGITS, PalindromeData
-from sweeplab.device import resolve_device
+from sweeplab.device import resolve_device, set_cpu_threads
 from sweeplab.errors import ConfigError
 from sweeplab.models import build_recurrent_model
 from sweeplab.optim import build_optimizer
@@ -52,8 +52,7 @@ class Progress:
 def run(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
     validate_palindrome(cfg)
     device = resolve_device(cfg.trainer.device)
-    if cfg.trainer.num_threads:
-        torch.set_num_threads(cfg.trainer.num_threads)
+    set_cpu_threads(cfg.trainer.num_threads)
     torch.manual_seed(cfg.seed)
     data = PalindromeData(
         cfg.seq_len, cfg.data.encoding, cfg.seed, cfg.data.eval_size, cfg.data.eval_seed, device
