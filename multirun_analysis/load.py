@@ -242,8 +242,9 @@ def read_job(job_dir: Path, job_key: str) -> tuple[dict, pd.DataFrame | None, li
     problems += [p for p in (summary_problem, metrics_problem) if p]
 
     row: dict = {}
-    if not isinstance(config, dict) and summary and isinstance(summary.get("config"), dict):
-        config = summary["config"]  # the resolved config, also kept in summary.json
+    if summary and isinstance(summary.get("config"), dict):
+        # summary.json keeps the *resolved* config; Hydra's .hydra/config.yaml keeps ${...} as typed
+        config = summary["config"]
     if isinstance(config, dict):
         row.update(flatten(config))
     else:

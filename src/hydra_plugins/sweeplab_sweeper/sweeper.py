@@ -1,8 +1,8 @@
 """A resumable sweeper: Hydra's basic sweeper that skips finished jobs and guards finished runs.
 
-`sweeplab -m hydra/sweeper=sweeplab ...` expands the sweep exactly like the basic sweeper (same
-jobs, same job numbers, same `hydra.sweep.subdir`), then, before launching anything, looks at each
-job's directory:
+The default sweeper of `sweeplab -m ...` (conf/config.yaml). It expands the sweep exactly like the
+basic sweeper (same jobs, same job numbers, same `hydra.sweep.subdir`), then, before launching
+anything, looks at each job's directory:
 
 - `completed` or `diverged` (summary.json) with the same resolved config: skipped, not launched
   (Hydra never rewrites its `.hydra/`, and no SLURM job is spent on it);

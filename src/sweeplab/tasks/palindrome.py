@@ -44,9 +44,10 @@ class Progress:
     rows: list = field(default_factory=list)
     elapsed_before: float = 0.0  # training seconds spent before this process started
     # Sums over the training batches since the last evaluation (kept on the device: no sync per step).
-    loss_sum: torch.Tensor | float = 0.0
+    loss_sum: torch.Tensor | float = 0.0  # of the batches' mean losses
     correct: torch.Tensor | int = 0
-    seen: int = 0
+    seen: int = 0  # examples
+    batches: int = 0
 
 
 def run(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
@@ -107,10 +108,13 @@ def run(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
 def train(cfg, model, optimizer, data, progress: Progress, out_dir: Path) -> str:
     """Train until `trainer.steps`; return the run's status: `completed` or `diverged`."""
     trainer = cfg.trainer
+    # Plain ints: the loop below runs thousands of times a second and config lookups are not free.
+    steps, batch_size = trainer.steps, trainer.batch_size
+    eval_every, checkpoint_every = trainer.eval_every, trainer.checkpoint_every
     model.train()
     start = time.perf_counter()
     bar = tqdm(
-        total=trainer.steps,
+        total=steps,
         initial=progress.step,
         desc=f"{cfg.model.name} T={cfg.seq_len}",
         disable=None,  # a bar on a terminal only; log lines otherwise
@@ -118,29 +122,30 @@ def train(cfg, model, optimizer, data, progress: Progress, out_dir: Path) -> str
     )
     step = make_step(cfg, model, optimizer, data)
     with bar, logging_redirect_tqdm():
-        while progress.step < trainer.steps:
+        while progress.step < steps:
             loss, correct = step()
             progress.step += 1
-            # Accumulated on the device: no host sync per step (read at each evaluation).
-            progress.loss_sum = progress.loss_sum + loss * trainer.batch_size
-            progress.correct = progress.correct + correct
-            progress.seen += trainer.batch_size
+            # Accumulated on the device (in place after the first step): no host sync per step.
+            progress.loss_sum += loss
+            progress.correct += correct
+            progress.seen += batch_size
+            progress.batches += 1
             bar.update()
 
-            last = progress.step == trainer.steps
-            if progress.step % trainer.eval_every == 0 or last:
+            last = progress.step == steps
+            if progress.step % eval_every == 0 or last:
                 row = evaluate_row(model, data, progress, progress.elapsed_before + time.perf_counter() - start)
                 bar.set_postfix(eval_acc=f"{row['eval_acc']:.3f}")
                 log.info(
                     "step %d/%d  train_loss %.4f  train_acc %.3f  eval_loss %.4f  eval_acc %.3f",
-                    row["step"], trainer.steps, row["train_loss"], row["train_acc"],
+                    row["step"], steps, row["train_loss"], row["train_acc"],
                     row["eval_loss"], row["eval_acc"],
                 )
                 artifacts.write_csv(out_dir / artifacts.METRICS_FILE, METRIC_COLUMNS, progress.rows)
                 if not (math.isfinite(row["train_loss"]) and math.isfinite(row["eval_loss"])):
                     log.warning("loss is %s at step %d: the run diverged", row["train_loss"], row["step"])
                     return "diverged"
-            if progress.step % trainer.checkpoint_every == 0 or last:
+            if progress.step % checkpoint_every == 0 or last:
                 elapsed = progress.elapsed_before + time.perf_counter() - start
                 save_checkpoint(out_dir / artifacts.CHECKPOINT_FILE, cfg, model, optimizer, data, progress, elapsed)
     return "completed"
@@ -163,7 +168,8 @@ def make_step(cfg, model, optimizer, data):
     if graphed:
         log.info("training step captured as a CUDA graph")
         return GraphedTrainStep(model, optimizer, data, trainer.batch_size, trainer.max_norm)
-    return lambda: train_step(model, optimizer, *data.sample(trainer.batch_size), trainer.max_norm)
+    batch_size, max_norm = trainer.batch_size, trainer.max_norm
+    return lambda: train_step(model, optimizer, *data.sample(batch_size), max_norm)
 
 
 def train_step(model, optimizer, inputs, targets, max_norm: float):
@@ -191,14 +197,14 @@ def evaluate_row(model, data: PalindromeData, progress: Progress, elapsed: float
     eval_loss, eval_acc = evaluate(model, data.eval_inputs, data.eval_targets)
     row = {
         "step": progress.step,
-        "train_loss": float(progress.loss_sum) / progress.seen,
+        "train_loss": float(progress.loss_sum) / progress.batches,
         "train_acc": float(progress.correct) / progress.seen,
         "eval_loss": eval_loss,
         "eval_acc": eval_acc,
         "elapsed_s": round(elapsed, 3),
     }
     progress.rows.append(row)
-    progress.loss_sum, progress.correct, progress.seen = 0.0, 0, 0
+    progress.loss_sum, progress.correct, progress.seen, progress.batches = 0.0, 0, 0, 0
     return row
 
 
@@ -231,6 +237,7 @@ def save_checkpoint(path, cfg, model, optimizer, data, progress: Progress, elaps
                 "loss_sum": float(progress.loss_sum),
                 "correct": int(progress.correct),
                 "seen": progress.seen,
+                "batches": progress.batches,
             },
             "rng": {"sampler": data.generator.get_state(), "torch": torch.get_rng_state()},
             "device_type": data.device.type,
@@ -253,4 +260,5 @@ def load_checkpoint(path, cfg, model, optimizer, data) -> Progress:
         loss_sum=accumulated["loss_sum"],
         correct=accumulated["correct"],
         seen=accumulated["seen"],
+        batches=accumulated["batches"],
     )
