@@ -1,4 +1,5 @@
-"""The one validation step: every user-settable value is checked here, before any work starts.
+"""The one validation step: every user-settable value of every task is checked here, before any
+work starts (each task calls its validate_* first).
 
 Each problem raises ConfigError with one line that names the key, what it got and what is allowed.
 """
@@ -15,6 +16,10 @@ DEVICES = "auto, cpu, cuda or cuda:N"
 
 def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _nullable(check: Callable[[object], bool]) -> Callable[[object], bool]:
+    return lambda v: v is None or check(v)
 
 
 def _is_number(value) -> bool:
@@ -78,3 +83,50 @@ def validate_palindrome(cfg: DictConfig) -> None:
         require(cfg, *check)
     require(cfg, *one_of("trainer.cuda_graph", [True, False, "auto"]))
     require(cfg, "trainer.num_threads", lambda v: v is None or (_is_int(v) and v > 0), "a positive integer or null")
+
+
+def validate_gan(cfg: DictConfig) -> None:
+    from sweeplab.data.mnist import SOURCES
+
+    require(cfg, *one_of("gan.name", ["dcgan"]))
+    require(cfg, "gan.latent_size", lambda v: _is_int(v) and v > 0, "a positive integer (the latent size, 100 in DCGAN)")
+    require(cfg, *positive_int("gan.width"))
+    require(cfg, *positive_number("gan.lr"))
+    for key in ("gan.beta1", "gan.beta2"):
+        require(cfg, key, lambda v: isinstance(v, (int, float)) and 0 <= v < 1, "a number in [0, 1)")
+    require(cfg, *one_of("data.name", SOURCES))
+    require(cfg, "data.split_seed", lambda v: _is_int(v) and v >= 0, "a non-negative integer")
+    require(cfg, *positive_int("data.classifier_size"))
+    require(cfg, "data.reference_size", lambda v: _is_int(v) and v >= 2, "an integer >= 2")
+    require(cfg, "data.train_size", _nullable(lambda v: _is_int(v) and v > 0), "null or a positive integer")
+    for check in ("trainer.epochs", "trainer.batch_size", "trainer.log_every", "trainer.checkpoint_every"):
+        require(cfg, *positive_int(check))
+    require(cfg, "trainer.num_threads", _nullable(lambda v: _is_int(v) and v > 0), "a positive integer or null")
+    require(cfg, "trainer.samples", lambda v: _is_int(v) and v > 0, "a positive integer")
+    require(cfg, "trainer.max_steps_per_epoch", _nullable(lambda v: _is_int(v) and v > 0), "null or a positive integer")
+    epochs = cfg.trainer.epochs
+    require(
+        cfg,
+        "trainer.sample_epochs",
+        _nullable(lambda v: len(v) > 0 and all(_is_int(e) and 1 <= e <= epochs for e in v)),
+        f"null or a list of epochs between 1 and trainer.epochs={epochs}",
+    )
+    require(cfg, "quality.enabled", lambda v: isinstance(v, bool), "true or false")
+    require(cfg, "quality.samples", lambda v: _is_int(v) and v >= 2, "an integer >= 2")
+    for check in ("quality.classifier_steps", "quality.classifier_batch_size"):
+        require(cfg, *positive_int(check))
+    require(cfg, "interpolation.enabled", lambda v: isinstance(v, bool), "true or false")
+    validate_interpolation(cfg)
+
+
+def validate_interpolation(cfg: DictConfig) -> None:
+    def digit_or_null(v):
+        return v is None or (_is_int(v) and 0 <= v <= 9)
+
+    require(cfg, "interpolation.frames", lambda v: _is_int(v) and v >= 2, "an integer >= 2")
+    require(cfg, "interpolation.candidates", lambda v: _is_int(v) and v >= 2, "an integer >= 2")
+    require(cfg, "interpolation.from_digit", digit_or_null, "null or a digit 0-9")
+    require(cfg, "interpolation.to_digit", digit_or_null, "null or a digit 0-9")
+    a, b = cfg.interpolation.from_digit, cfg.interpolation.to_digit
+    if a is not None and a == b:
+        raise ConfigError(f"interpolation.from_digit and interpolation.to_digit are both {a}; choose two different digits")

@@ -21,13 +21,13 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from sweeplab import artifacts
 from sweeplab.checkpoint import load_for_resume
-from sweeplab.config import one_of, positive_int, positive_number, require
-from sweeplab.data.mnist import SOURCES, load_digits, to_unit_range
+from sweeplab.config import validate_gan
+from sweeplab.data.mnist import load_digits, to_unit_range
 from sweeplab.device import resolve_device, set_cpu_threads
 from sweeplab.errors import ConfigError
 from sweeplab.models.dcgan import build_dcgan
 from sweeplab.plots import plt
-from sweeplab.tasks.interpolate import interpolate, save_grid, validate_interpolation
+from sweeplab.tasks.interpolate import interpolate, save_grid
 
 log = logging.getLogger(__name__)
 
@@ -48,46 +48,6 @@ class Progress:
     elapsed_before: float = 0.0
     sums: dict = field(default_factory=dict)  # STATS summed since the last row (on the device)
     count: int = 0
-
-
-def _nullable(check):
-    return lambda v: v is None or check(v)
-
-
-def _int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def validate_gan(cfg: DictConfig) -> None:
-    require(cfg, *one_of("gan.name", ["dcgan"]))
-    require(cfg, "gan.latent_size", lambda v: _int(v) and v > 0, "a positive integer (the latent size, 100 in DCGAN)")
-    require(cfg, *positive_int("gan.width"))
-    require(cfg, *positive_number("gan.lr"))
-    for key in ("gan.beta1", "gan.beta2"):
-        require(cfg, key, lambda v: isinstance(v, (int, float)) and 0 <= v < 1, "a number in [0, 1)")
-    require(cfg, *one_of("data.name", SOURCES))
-    require(cfg, "data.split_seed", lambda v: _int(v) and v >= 0, "a non-negative integer")
-    require(cfg, *positive_int("data.classifier_size"))
-    require(cfg, "data.reference_size", lambda v: _int(v) and v >= 2, "an integer >= 2")
-    require(cfg, "data.train_size", _nullable(lambda v: _int(v) and v > 0), "null or a positive integer")
-    for check in ("trainer.epochs", "trainer.batch_size", "trainer.log_every", "trainer.checkpoint_every"):
-        require(cfg, *positive_int(check))
-    require(cfg, "trainer.num_threads", _nullable(lambda v: _int(v) and v > 0), "a positive integer or null")
-    require(cfg, "trainer.samples", lambda v: _int(v) and v > 0, "a positive integer")
-    require(cfg, "trainer.max_steps_per_epoch", _nullable(lambda v: _int(v) and v > 0), "null or a positive integer")
-    epochs = cfg.trainer.epochs
-    require(
-        cfg,
-        "trainer.sample_epochs",
-        _nullable(lambda v: len(v) > 0 and all(_int(e) and 1 <= e <= epochs for e in v)),
-        f"null or a list of epochs between 1 and trainer.epochs={epochs}",
-    )
-    require(cfg, "quality.enabled", lambda v: isinstance(v, bool), "true or false")
-    require(cfg, "quality.samples", lambda v: _int(v) and v >= 2, "an integer >= 2")
-    for check in ("quality.classifier_steps", "quality.classifier_batch_size"):
-        require(cfg, *positive_int(check))
-    require(cfg, "interpolation.enabled", lambda v: isinstance(v, bool), "true or false")
-    validate_interpolation(cfg)
 
 
 def sample_epochs(trainer) -> set[int]:

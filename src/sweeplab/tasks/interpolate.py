@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from torchvision.utils import make_grid, save_image
 
 from sweeplab import artifacts
-from sweeplab.config import require
+from sweeplab.config import validate_interpolation
 from sweeplab.device import resolve_device
 from sweeplab.errors import ConfigError
 from sweeplab.interpolation import path as latent_path
@@ -32,19 +32,6 @@ def save_grid(images: torch.Tensor, path: Path, nrow: int) -> None:
     """Images in [-1, 1] -> one PNG grid, written atomically."""
     grid = make_grid(images.detach().cpu(), nrow=nrow, padding=2, normalize=True, value_range=(-1, 1))
     artifacts.atomic_write(path, lambda f: save_image(grid, f, format="png"))
-
-
-def validate_interpolation(cfg: DictConfig) -> None:
-    def digit_or_null(v):
-        return v is None or (isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 9)
-
-    require(cfg, "interpolation.frames", lambda v: isinstance(v, int) and v >= 2, "an integer >= 2")
-    require(cfg, "interpolation.candidates", lambda v: isinstance(v, int) and v >= 2, "an integer >= 2")
-    require(cfg, "interpolation.from_digit", digit_or_null, "null or a digit 0-9")
-    require(cfg, "interpolation.to_digit", digit_or_null, "null or a digit 0-9")
-    a, b = cfg.interpolation.from_digit, cfg.interpolation.to_digit
-    if a is not None and a == b:
-        raise ConfigError(f"interpolation.from_digit and interpolation.to_digit are both {a}; choose two different digits")
 
 
 @torch.no_grad()
