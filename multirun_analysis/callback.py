@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from hydra.experimental.callback import Callback
+from omegaconf import OmegaConf
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +24,8 @@ class AnalysisCallback(Callback):
 
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
         """Write the report into the sweep dir; log, never raise, if that fails."""
-        if config.hydra.sweeper.get("dry_run", False):
-            return  # nothing ran
+        if OmegaConf.select(config, "hydra.sweeper.dry_run", default=False):
+            return  # a dry run launched nothing
         try:
             sweep_dir = config.hydra.sweep.dir
         except Exception:  # noqa: BLE001

@@ -8,14 +8,14 @@ multirun_analysis.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
-import tempfile
 from pathlib import Path
 
 import pandas as pd
+
+from .load import read_summary
 
 GAN = "gan"
 #: summary.json key -> its title in reports (lower Frechet distance is better)
@@ -44,7 +44,8 @@ def gan_runs(runs: pd.DataFrame) -> pd.DataFrame:
         gan[key] = gan[key].astype(object)  # filled from summary.json below: any type until to_numeric
         missing = gan[key].isna()
         if missing.any() and "job_dir" in gan.columns:
-            gan.loc[missing, key] = [_summary(d).get(key) for d in gan.loc[missing, "job_dir"]]
+            gan.loc[missing, key] = [(read_summary(Path(d) / "summary.json")[0] or {}).get(key)
+                                     for d in gan.loc[missing, "job_dir"]]
         gan[key] = pd.to_numeric(gan[key], errors="coerce")
     return gan
 
@@ -125,23 +126,6 @@ def gallery(job_dirs, path: str | os.PathLike, labels=None, columns: int = 4) ->
         ax.set_title(str(label), fontsize=9)
     fig.tight_layout()
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format="png", dpi=100)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    finally:
-        plt.close(fig)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
     return path
-
-
-def _summary(job_dir) -> dict:
-    try:
-        data = json.loads((Path(job_dir) / "summary.json").read_text())
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}

@@ -24,7 +24,6 @@ import yaml
 log = logging.getLogger(__name__)
 
 #: statuses written by the training code (summary.json)
-RUN_STATUSES = ("running", "completed", "diverged", "failed")
 #: statuses this loader gives a job whose summary.json cannot be used
 MISSING = "missing"  # no summary.json (and no error.txt)
 CORRUPT = "corrupt"  # summary.json exists but is not a JSON object
@@ -48,6 +47,8 @@ SUMMARY_TO_CONFIG = {
 }
 # config groups whose override (``model=lstm``) names the option, i.e. ``<group>.name``
 GROUP_NAME_KEYS = {"model": "model.name", "optim": "optim.name"}
+#: group choices that are not settings of their own (their values show up as config keys)
+GROUPS_WITHOUT_KEY = {"experiment", "data", "gan", "trainer"}
 
 _NOT_RESULTS = {"status", "overrides", "config", *SUMMARY_TO_CONFIG}
 RESULT_COLUMNS = (
@@ -177,7 +178,7 @@ def _parse_override(text: str) -> tuple[str, object] | None:
         return None
     key, _, value = text.partition("=")
     key = key.lstrip("+~")
-    if key.startswith("hydra.") or key.startswith("hydra/"):
+    if key.startswith("hydra.") or key.startswith("hydra/") or key in GROUPS_WITHOUT_KEY:
         return None
     try:
         parsed = yaml.safe_load(value)
