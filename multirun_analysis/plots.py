@@ -152,7 +152,7 @@ def curve_grid(runs: pd.DataFrame, curves: pd.DataFrame, extra_keys: list[str], 
                         comp = jd[jd["metric"] == companion].sort_values("step")
                         ax.plot(comp["step"], comp["value"], ":", color=colour, lw=1.1, alpha=0.8)
                 if threshold is not None:
-                    ax.axhline(threshold, color="0.3", ls="--", lw=0.9)
+                    ax.axhline(threshold, color="0.55", ls="-.", lw=0.9)
                 if unfinished:
                     ax.text(0.97, 0.5, "\n".join(unfinished), transform=ax.transAxes, ha="right", va="center",
                             color="#b00000", fontsize=9.5,
@@ -175,7 +175,10 @@ def curve_grid(runs: pd.DataFrame, curves: pd.DataFrame, extra_keys: list[str], 
         handles.append(Line2D([], [], color="0.3", lw=1.8, ls="-", label=metric.replace("_", " ")))
         if companion:
             handles.append(Line2D([], [], color="0.3", lw=1.1, ls=":", label=companion.replace("_", " ")))
-        handles.append(Line2D([], [], color="0.3", lw=1.8, ls="--", label="run not completed"))
+        if threshold is not None:
+            handles.append(Line2D([], [], color="0.55", lw=0.9, ls="-.", label=f"threshold {threshold:g}"))
+        if (data["status"] != "completed").any():
+            handles.append(Line2D([], [], color="0.3", lw=1.8, ls="--", label="run not completed"))
         fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6))
         return _save(fig, path)
 

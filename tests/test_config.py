@@ -80,6 +80,7 @@ BAD = [
     ("optim.lr=0", "optim.lr=0 is not allowed; it must be a positive number"),
     ("optim.lr=-1e-3", "optim.lr=-0.001 is not allowed"),
     ("trainer.eval_every=0", "trainer.eval_every=0 is not allowed"),
+    ("data=mnist5k", "data=mnist5k is for task=gan; the palindrome task takes data=palindrome"),
 ]
 
 

@@ -65,6 +65,8 @@ def validate_palindrome(cfg: DictConfig) -> None:
     from sweeplab.models.init import INIT_SCHEMES
     from sweeplab.optim import OPTIMIZERS
 
+    if "name" in cfg.get("data", {}):  # an MNIST data option (data=mnist, data=mnist5k)
+        raise ConfigError(f"data={cfg.data.name} is for task=gan; the palindrome task takes data=palindrome")
     require(cfg, "seq_len", lambda v: _is_int(v) and v >= 2, "an integer >= 2 (the palindrome length T)")
     require(cfg, *one_of("model.name", list(RECURRENT_MODELS)))
     require(cfg, *positive_int("model.hidden_size"))

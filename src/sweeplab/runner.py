@@ -37,6 +37,7 @@ def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
     if action == "skip":
         log.info("%s already holds a %s run: kept as it is, nothing to do", out_dir, state)
         return artifacts.read_json(out_dir / artifacts.SUMMARY_FILE)
+    log.info("output dir: %s", out_dir)
     try:
         # The summary says what ran and how it is going; the task adds its numbers.
         artifacts.write_json(
