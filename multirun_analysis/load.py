@@ -350,8 +350,10 @@ def _why_not(path: Path) -> str:
         return f"{path} does not exist"
     if not path.is_dir():
         return f"{path} is not a directory"
-    if _is_job_dir(path) and is_sweep_dir(path.parent):
+    if _is_job_dir(path) and (path.parent / "multirun.yaml").is_file():
         return f"{path} is a job dir; give its sweep dir {path.parent}"
+    if _is_job_dir(path):
+        return f"{path} is a single run, not a sweep: give the dir of a `sweeplab -m ...` sweep"
     return f"{path} holds no sweep dir (one with multirun.yaml or job dirs with .hydra/)"
 
 

@@ -27,6 +27,9 @@ def test_no_sweep_raises_saying_why(tmp_path, sweeps):
     with pytest.raises(NoSweepsFound, match="does-not-exist does not exist"):
         load_sweeps([tmp_path / "does-not-exist"])
     job = sweeps.write_job(tmp_path / "sw", 0)
+    with pytest.raises(NoSweepsFound, match="is a single run, not a sweep"):
+        load_sweeps([job])  # no multirun.yaml beside it: a `sweeplab` run without -m
+    (tmp_path / "sw" / "multirun.yaml").write_text("hydra: {}\n")
     with pytest.raises(NoSweepsFound, match="is a job dir; give its sweep dir"):
         load_sweeps([job])
 
