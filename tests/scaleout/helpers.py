@@ -5,19 +5,12 @@ import json
 import os
 from pathlib import Path
 
+from tests.conftest import TINY
+
 REPO = Path(__file__).resolve().parents[2]
 # The fault-injection callback (tests/scaleout/faults.py) must be importable in every worker.
 ENV = {"PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)}
-FAST = [
-    "trainer.steps=40",
-    "trainer.eval_every=10",
-    "trainer.checkpoint_every=10",
-    "trainer.batch_size=16",
-    "data.eval_size=64",
-    "model.hidden_size=16",
-    "trainer.device=cpu",
-    "seq_len=5",
-]
+FAST = [*[o for o in TINY if not o.startswith("trainer.steps=")], "trainer.steps=40", "seq_len=5"]
 SWEEPER = "hydra/sweeper=sweeplab"
 LAUNCHERS = {
     "basic": [],
