@@ -6,7 +6,8 @@ import torch
 from sweeplab.data.palindrome import PalindromeData
 from sweeplab.errors import ConfigError
 from sweeplab.models import LSTM, CudnnLSTM, VanillaRNN
-from sweeplab.tasks.palindrome import train_step, use_cuda_graph
+from sweeplab.cuda_graph import use_cuda_graph
+from sweeplab.tasks.palindrome import train_step
 from tests.conftest import TINY, compose_config
 
 CPU = torch.device("cpu")

@@ -104,6 +104,8 @@ def validate_gan(cfg: DictConfig) -> None:
     for check in ("trainer.epochs", "trainer.batch_size", "trainer.log_every", "trainer.checkpoint_every"):
         require(cfg, *positive_int(check))
     require(cfg, "trainer.num_threads", _nullable(lambda v: _is_int(v) and v > 0), "a positive integer or null")
+    require(cfg, *one_of("trainer.cuda_graph", [True, False, "auto"]))
+    require(cfg, "trainer.channels_last", lambda v: isinstance(v, bool), "true or false")
     require(cfg, "trainer.samples", lambda v: _is_int(v) and v > 0, "a positive integer")
     require(cfg, "trainer.max_steps_per_epoch", _nullable(lambda v: _is_int(v) and v > 0), "null or a positive integer")
     epochs = cfg.trainer.epochs

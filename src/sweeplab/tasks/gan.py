@@ -22,6 +22,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from sweeplab import artifacts
 from sweeplab.checkpoint import load_for_resume
 from sweeplab.config import validate_gan
+from sweeplab.cuda_graph import GraphedGANStep, set_capturable, use_cuda_graph
 from sweeplab.data.mnist import load_digits, to_unit_range
 from sweeplab.device import resolve_device, set_cpu_threads
 from sweeplab.errors import ConfigError
@@ -70,6 +71,9 @@ def run(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
     generator_net, discriminator = build_dcgan(cfg.gan.latent_size, cfg.gan.width)
     generator_net.to(device)
     discriminator.to(device)
+    if cfg.trainer.channels_last:  # NHWC: the layout cuDNN's fastest convolutions read and write
+        generator_net.to(memory_format=torch.channels_last)
+        discriminator.to(memory_format=torch.channels_last)
     betas = (cfg.gan.beta1, cfg.gan.beta2)
     opt_g = torch.optim.Adam(generator_net.parameters(), lr=cfg.gan.lr, betas=betas)
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=cfg.gan.lr, betas=betas)
@@ -149,7 +153,9 @@ def train(cfg, nets, train_images, shuffle, fixed_noise, steps_per_epoch, progre
     """Train until `trainer.epochs`; return `completed` or `diverged` (a non-finite loss)."""
     generator_net, discriminator, opt_g, opt_d = nets
     trainer = cfg.trainer
-    batch, latent = trainer.batch_size, cfg.gan.latent_size
+    batch = trainer.batch_size
+    memory_format = torch.channels_last if trainer.channels_last else torch.contiguous_format
+    step = None  # built on the first batch (a CUDA graph captures that batch's shape and layout)
     grids = sample_epochs(trainer)
     start = time.perf_counter()
     bar = tqdm(
@@ -166,7 +172,10 @@ def train(cfg, nets, train_images, shuffle, fixed_noise, steps_per_epoch, progre
             order = torch.randperm(len(train_images), generator=shuffle).to(train_images.device)
             for i in range(steps_per_epoch):
                 real = to_unit_range(train_images[order[i * batch : (i + 1) * batch]])
-                stats = train_step(generator_net, discriminator, opt_g, opt_d, real, latent)
+                real = real.contiguous(memory_format=memory_format)
+                if step is None:
+                    step = make_step(cfg, nets, real)
+                stats = step(real)
                 for key, value in zip(STATS, stats):
                     progress.sums[key] = progress.sums.get(key, 0.0) + value
                 progress.count += 1
@@ -194,7 +203,24 @@ def train(cfg, nets, train_images, shuffle, fixed_noise, steps_per_epoch, progre
     return "completed"
 
 
-def train_step(generator_net, discriminator, opt_g, opt_d, real, latent_size: int):
+def make_step(cfg, nets, real_like: torch.Tensor):
+    """The training step as a function of a real batch: eager, or a replayed CUDA graph."""
+    graphed = use_cuda_graph(cfg.trainer.cuda_graph, real_like.device)
+    for optimizer in nets[2:]:
+        set_capturable(optimizer, graphed, real_like.device)
+    if graphed:
+        log.info("training step captured as a CUDA graph")
+        return GraphedGANStep(train_step, nets, real_like, cfg.gan.latent_size)
+    latent = cfg.gan.latent_size
+
+    def eager_step(real):
+        noise = torch.randn(real.size(0), latent, device=real.device)
+        return train_step(*nets, real, noise)
+
+    return eager_step
+
+
+def train_step(generator_net, discriminator, opt_g, opt_d, real, noise):
     """One discriminator step, then one generator step; returns (d_loss, g_loss, D(x), D(G(z))) tensors."""
     n = real.size(0)
     ones = torch.ones(n, device=real.device)
@@ -203,7 +229,7 @@ def train_step(generator_net, discriminator, opt_g, opt_d, real, latent_size: in
     # Discriminator: real -> 1, fake -> 0 (the fakes are detached: no gradient into G here).
     opt_d.zero_grad(set_to_none=True)
     logits_real = discriminator(real)
-    fake = generator_net(torch.randn(n, latent_size, device=real.device))
+    fake = generator_net(noise)
     logits_fake = discriminator(fake.detach())
     d_loss = F.binary_cross_entropy_with_logits(logits_real, ones) + F.binary_cross_entropy_with_logits(
         logits_fake, zeros

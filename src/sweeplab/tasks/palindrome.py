@@ -20,10 +20,9 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from sweeplab import artifacts
 from sweeplab.checkpoint import load_for_resume
 from sweeplab.config import validate_palindrome
-from sweeplab.cuda_graph import GraphedTrainStep, set_capturable
+from sweeplab.cuda_graph import GraphedTrainStep, set_capturable, use_cuda_graph
 from sweeplab.data.palindrome import NUM_DIGITS, PalindromeData
 from sweeplab.device import resolve_device, set_cpu_threads
-from sweeplab.errors import ConfigError
 from sweeplab.models import build_recurrent_model
 from sweeplab.optim import build_optimizer
 from sweeplab.plots import plot_curves
@@ -149,15 +148,6 @@ def train(cfg, model, optimizer, data, progress: Progress, out_dir: Path) -> str
                 elapsed = progress.elapsed_before + time.perf_counter() - start
                 save_checkpoint(out_dir / artifacts.CHECKPOINT_FILE, cfg, model, optimizer, data, progress, elapsed)
     return "completed"
-
-
-def use_cuda_graph(setting, device: torch.device) -> bool:
-    """`trainer.cuda_graph`: true, false, or auto (on CUDA devices only)."""
-    if setting == "auto":
-        return device.type == "cuda"
-    if setting and device.type != "cuda":
-        raise ConfigError(f"trainer.cuda_graph=true needs a CUDA device, not {device}; use auto or false")
-    return bool(setting)
 
 
 def make_step(cfg, model, optimizer, data):

@@ -1,0 +1,92 @@
+"""The DCGAN training step's fast variants compute what the plain eager step computes."""
+
+import pytest
+import torch
+
+from sweeplab.models.dcgan import build_dcgan
+from sweeplab.tasks.gan import train_step
+
+
+def _train(device, steps=4, channels_last=False, graphed=False, width=8):
+    """Losses and parameters after `steps` DCGAN steps from a fixed seed, on fixed random 'real' images."""
+    torch.manual_seed(0)
+    generator_net, discriminator = build_dcgan(latent_size=16, width=width)
+    nets = [generator_net.to(device), discriminator.to(device)]
+    if channels_last:
+        nets = [net.to(memory_format=torch.channels_last) for net in nets]
+    nets += [torch.optim.Adam(net.parameters(), lr=2e-4, betas=(0.5, 0.999)) for net in nets]
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    images = torch.rand(max(steps, 1), 8, 1, 28, 28, generator=torch.Generator().manual_seed(1)).mul(2).sub(1)
+    batches = [real.to(device).contiguous(memory_format=layout) for real in images[:steps]]
+    if graphed:
+        from sweeplab.cuda_graph import GraphedGANStep
+
+        step = GraphedGANStep(train_step, nets, batches[0], latent_size=16)
+    else:
+        step = lambda real: train_step(*nets, real, torch.randn(real.size(0), 16, device=device))  # noqa: E731
+    losses = [[s.item() for s in step(real)] for real in batches]
+    params = [p.detach().clone() for net in nets[:2] for p in net.state_dict().values() if p.is_floating_point()]
+    return losses, params
+
+
+def _assert_same(a, b, rtol=1e-4, atol=1e-5):
+    (losses_a, params_a), (losses_b, params_b) = a, b
+    torch.testing.assert_close(losses_a, losses_b, rtol=rtol, atol=atol)
+    for pa, pb in zip(params_a, params_b):
+        torch.testing.assert_close(pa, pb, rtol=rtol, atol=atol)
+
+
+def test_the_step_trains_both_networks():
+    (first, *_), _ = _train("cpu", steps=1)
+    losses, params = _train("cpu", steps=3)
+    _, initial = _train("cpu", steps=0)
+    assert all(not torch.equal(p, q) for p, q in zip(params, initial) if p.numel() > 1)
+    assert losses[0] == first  # the same seed gives the same run
+
+
+def test_channels_last_computes_the_same_step():
+    _assert_same(_train("cpu", channels_last=True), _train("cpu"))
+
+
+def test_cuda_graph_is_refused_on_the_cpu(tmp_path, cache_dir):
+    from sweeplab.errors import ConfigError
+    from sweeplab.runner import run_job
+    from tests.gan.conftest import compose_config, tiny
+
+    with pytest.raises(ConfigError, match="trainer.cuda_graph=true needs a CUDA device"):
+        run_job(compose_config([*tiny(cache_dir), "trainer.cuda_graph=true"]), tmp_path / "run", [])
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_graphed_step_computes_the_same_numbers_as_the_eager_step(channels_last):
+    device = torch.device("cuda")
+    eager = _train(device, steps=6, channels_last=channels_last)
+    graphed = _train(device, steps=6, channels_last=channels_last, graphed=True)
+    _assert_same(graphed, eager)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_graphed_gan_run_resumes_and_matches_an_uninterrupted_one(tmp_path, cache_dir):
+    from sweeplab.runner import run_job
+    from tests.gan.conftest import compose_config, tiny
+
+    graph = [o for o in tiny(cache_dir) if not o.startswith("trainer.device")]
+    graph += ["trainer.device=cuda", "trainer.cuda_graph=true", "quality.enabled=false", "interpolation.enabled=false"]
+    full = run_job(compose_config([*graph, "trainer.epochs=2"]), tmp_path / "full", [])
+    run_job(compose_config([*graph, "trainer.epochs=1"]), tmp_path / "half", [])
+    (tmp_path / "half" / "summary.json").unlink()
+    resumed = run_job(compose_config([*graph, "trainer.epochs=2"]), tmp_path / "half", [])
+    assert resumed["final_d_loss"] == pytest.approx(full["final_d_loss"], rel=1e-3)
+    assert resumed["final_g_loss"] == pytest.approx(full["final_g_loss"], rel=1e-3)
+
+
+def test_a_channels_last_run_completes(tmp_path, cache_dir):
+    from sweeplab.runner import run_job
+    from tests.gan.conftest import compose_config, tiny
+
+    overrides = [*tiny(cache_dir), "trainer.channels_last=true", "quality.enabled=false", "interpolation.enabled=false"]
+    summary = run_job(compose_config(overrides), tmp_path / "run", [])
+    assert summary["status"] == "completed" and summary["steps_done"] == 4
