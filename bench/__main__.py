@@ -1,12 +1,14 @@
-"""Training-step throughput of every implementation, as ratios to the course-style reference.
+"""Training-step throughput of every implementation, as ratios to a reference in the same run.
 
-    python -m bench                      # CPU (or GPU when present), T = 10, 20, 30
-    python -m bench --seq-lens 20 --seconds 3 --device cpu
+    python -m bench                      # CPU (or GPU when present), T = 10, 20, 30, and the DCGAN
+    python -m bench --seq-lens 20 --seconds 3 --device cpu --no-gan
 
-Each case runs the full training step (forward, cross-entropy, backward, clip, RMSprop step) at
-batch 128, hidden 128, for about `--seconds` in `--rounds` round-robin slices after a warm-up, and
-prints the median steps/s. All cases run interleaved in this one process, so the ratios compare like
-with like on the same machine and load.
+Palindrome cases run the full training step (forward, cross-entropy, backward, clip, RMSprop step)
+at batch 128, hidden 128, against the course-style reference. DCGAN cases run the full GAN step
+(D on real and fake, D update, G update) at batch 64 against the plain eager step. Each case runs for
+about `--seconds` in `--rounds` round-robin slices after a warm-up; the median rate is printed. All
+cases run interleaved in this one process, so the ratios compare like with like on the same
+machine and load.
 """
 
 import argparse
@@ -20,6 +22,8 @@ import torch
 from bench.course_reference import CourseLSTM, course_batches
 from sweeplab.data.palindrome import PalindromeData
 from sweeplab.models import LSTM, CudnnLSTM, VanillaRNN
+from sweeplab.models.dcgan import build_dcgan
+from sweeplab.tasks import gan
 from sweeplab.tasks.palindrome import train_step
 
 
@@ -62,6 +66,30 @@ def palindrome_case(model_cls, seq_len, device, batch_size=128, hidden=128, cour
     return step
 
 
+def gan_case(device, channels_last=False, graph=False, batch_size=64, latent_size=100):
+    """The DCGAN step on fixed random 'real' images (the arithmetic does not depend on the pixels)."""
+    torch.manual_seed(0)
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    nets = [net.to(device).to(memory_format=layout) for net in build_dcgan(latent_size)]
+    nets += [torch.optim.Adam(net.parameters(), lr=2e-4, betas=(0.5, 0.999)) for net in nets]
+    real = (torch.rand(batch_size, 1, 28, 28, device=device) * 2 - 1).contiguous(memory_format=layout)
+    if graph:
+        from sweeplab.cuda_graph import GraphedGANStep
+
+        graphed = GraphedGANStep(gan.train_step, nets, real, latent_size)
+        return lambda: graphed(real)
+    return lambda: gan.train_step(*nets, real, torch.randn(batch_size, latent_size, device=device))
+
+
+def measure(steps: dict, device, seconds: float, rounds: int) -> dict:
+    """Median rate per case over round-robin rounds: slow drifts of the machine hit every case alike."""
+    samples = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            samples[name].append(steps_per_second(step, device, seconds / rounds))
+    return {name: statistics.median(rates) for name, rates in samples.items()}
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
@@ -69,6 +97,7 @@ def main(argv=None) -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per case")
     parser.add_argument("--rounds", type=int, default=3, help="round-robin rounds per case (median)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="CPU thread counts to compare")
+    parser.add_argument("--no-gan", dest="gan", action="store_false", help="skip the DCGAN cases")
     args = parser.parse_args(argv)
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
                           ("cpu" if args.device == "auto" else args.device))
@@ -98,17 +127,30 @@ def main(argv=None) -> None:
         rates = {name: {} for name, _, _ in cases}
         for T in args.seq_lens:
             steps = {name: palindrome_case(model_cls, T, device, **kwargs) for name, model_cls, kwargs in cases}
-            # Round-robin rounds, median per case: slow drifts of the machine hit every case alike.
-            samples = {name: [] for name in steps}
-            for _ in range(args.rounds):
-                for name, step in steps.items():
-                    samples[name].append(steps_per_second(step, device, args.seconds / args.rounds))
-            for name in steps:
-                rates[name][T] = statistics.median(samples[name])
+            for name, rate in measure(steps, device, args.seconds, args.rounds).items():
+                rates[name][T] = rate
         reference = rates[cases[0][0]]
         for name, _, _ in cases:
             cells = [f"{rates[name][T]:,.1f} ({rates[name][T] / reference[T]:.2f}x)" for T in args.seq_lens]
             print(f"| {name} | {threads} | " + " | ".join(cells) + " |", flush=True)
+
+    if not args.gan:
+        return
+    gan_cases = [("DCGAN step, eager", {}), ("DCGAN step, channels_last", {"channels_last": True})]
+    if device.type == "cuda":
+        gan_cases += [
+            ("DCGAN step in one CUDA graph", {"graph": True}),
+            ("DCGAN step in one CUDA graph, channels_last", {"graph": True, "channels_last": True}),
+        ]
+    print("\nDCGAN, batch 64, fp32; iterations/s (x eager)\n")
+    print("| case | threads | it/s |")
+    print("|---|---|---|")
+    for threads in thread_counts:
+        torch.set_num_threads(threads)
+        rates = measure({name: gan_case(device, **kwargs) for name, kwargs in gan_cases}, device, args.seconds, args.rounds)
+        reference = rates[gan_cases[0][0]]
+        for name, rate in rates.items():
+            print(f"| {name} | {threads} | {rate:,.1f} ({rate / reference:.2f}x) |", flush=True)
 
 if __name__ == "__main__":
     main()
