@@ -9,7 +9,8 @@
     p   = W_ph h_T + b_p                      (logits: CrossEntropyLoss applies the softmax)
 
 The four gates' weights are stacked row-wise in the order g, i, f, o (W_x = [W_gx; W_ix; W_fx; W_ox],
-likewise W_h and b), so a time step costs one matrix product instead of eight.
+likewise W_h and b), and each step multiplies [x_t, h_{t-1}] by [W_x, W_h]: one matrix product per
+step instead of eight.
 """
 
 import torch
@@ -46,15 +47,13 @@ class LSTM(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (batch, time, input_size) -> logits (batch, num_classes)."""
         H = self.hidden_size
-        # The input projection does not depend on h: compute it for all steps at once,
-        # time-major so that each step reads one contiguous (batch, 4H) block.
-        x_proj = F.linear(x.transpose(0, 1), self.W_x, self.b)
+        W = torch.cat([self.W_x, self.W_h], dim=1).t()  # (input_size + H, 4H)
         h = x.new_zeros(x.shape[0], H)
         c = x.new_zeros(x.shape[0], H)
-        # unbind, not x_proj[t]: its backward stacks the T gradients once, where indexing would
-        # scatter each into a zero tensor of the full (T, batch, 4H) size (quadratic in T).
-        for x_t in x_proj.unbind(0):
-            gates = torch.addmm(x_t, h, self.W_h.t())
+        # Projecting x_t inside the step, not for all steps up front: on a CPU the (T, batch, 4H)
+        # projection and its gradient cost more memory traffic than they save (docs/PERFORMANCE.md).
+        for x_t in x.unbind(1):
+            gates = torch.addmm(self.b, torch.cat([x_t, h], dim=1), W)
             g, ifo = gates.split([H, 3 * H], dim=1)
             g = torch.tanh(g)
             i, f, o = torch.sigmoid(ifo).chunk(3, dim=1)
