@@ -26,6 +26,15 @@ def resolve_device(name: str) -> torch.device:
 
 
 def set_cpu_threads(num_threads: int | None) -> None:
-    """`trainer.num_threads`: torch's intra-op CPU threads for this run; None keeps torch's default."""
+    """`trainer.num_threads`: torch's intra-op CPU threads for this run; None keeps torch's default
+    (every core; in a joblib worker, cores / n_jobs, because joblib sets OMP_NUM_THREADS)."""
     if num_threads:
         torch.set_num_threads(num_threads)
+
+
+def describe(device: torch.device) -> str:
+    """For the run's first log line: `cpu (2 threads)` or `cuda:0 (NVIDIA H200)`."""
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    threads = torch.get_num_threads()
+    return f"{device} ({threads} thread{'s' if threads > 1 else ''})"

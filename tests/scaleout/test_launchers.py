@@ -5,6 +5,7 @@ import sys
 import time
 from pathlib import Path
 
+import joblib
 import submitit
 from omegaconf import OmegaConf
 
@@ -113,3 +114,16 @@ def test_two_sweeps_and_two_runs_started_together_never_share_a_dir(tmp_path):
         assert [status(sweep / n) for n in ("0", "1")] == ["completed", "completed"]
         assert_own_dirs(sweep)
     assert [status(r) for r in runs] == ["completed", "completed"]
+
+
+def test_joblib_workers_split_the_cores_between_them(tmp_path, cli):
+    """With num_threads=null, each of n joblib workers runs on cores / n threads (joblib sets
+    OMP_NUM_THREADS in its workers), so parallel jobs do not oversubscribe the machine."""
+    sweep = tmp_path / "sweep"
+    result = cli(["-m", *FAST, "trainer.num_threads=null", "seed=0,1", "hydra/launcher=joblib",
+                  "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}"], tmp_path, env_extra=ENV)
+    assert result.returncode == 0, result.stderr
+    threads = max(1, joblib.cpu_count() // 2)
+    expected = f"on cpu ({threads} thread{'s' if threads > 1 else ''})"
+    for job in ("0", "1"):
+        assert expected in (sweep / job / "sweeplab.log").read_text()

@@ -24,7 +24,7 @@ from sweeplab.checkpoint import load_for_resume
 from sweeplab.config import validate_gan
 from sweeplab.cuda_graph import GraphedGANStep, set_capturable, use_cuda_graph
 from sweeplab.data.mnist import load_digits, to_unit_range
-from sweeplab.device import resolve_device, set_cpu_threads
+from sweeplab.device import describe, resolve_device, set_cpu_threads
 from sweeplab.errors import ConfigError
 from sweeplab.models.dcgan import build_dcgan
 from sweeplab.plots import plt
@@ -116,7 +116,7 @@ def run(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
     summary = artifacts.update_summary(out_dir, **summary)  # keeps the runner's `config`
     log.info(
         "DCGAN on %s (%d digits) on %s: G %d, D %d parameters, %d epochs of %d steps",
-        cfg.data.name, len(splits.train), device, summary["n_params_g"], summary["n_params_d"],
+        cfg.data.name, len(splits.train), describe(device), summary["n_params_g"], summary["n_params_d"],
         cfg.trainer.epochs, steps_per_epoch,
     )
 

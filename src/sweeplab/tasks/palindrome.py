@@ -22,7 +22,7 @@ from sweeplab.checkpoint import load_for_resume
 from sweeplab.config import validate_palindrome
 from sweeplab.cuda_graph import GraphedTrainStep, set_capturable, use_cuda_graph
 from sweeplab.data.palindrome import NUM_DIGITS, PalindromeData
-from sweeplab.device import resolve_device, set_cpu_threads
+from sweeplab.device import describe, resolve_device, set_cpu_threads
 from sweeplab.models import build_recurrent_model
 from sweeplab.optim import build_optimizer
 from sweeplab.plots import plot_curves
@@ -85,7 +85,7 @@ def run(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
     )
     log.info(
         "%s T=%d seed=%d on %s: %d parameters, %d steps",
-        cfg.model.name, cfg.seq_len, cfg.seed, device, summary["n_params"], cfg.trainer.steps,
+        cfg.model.name, cfg.seq_len, cfg.seed, describe(device), summary["n_params"], cfg.trainer.steps,
     )
 
     started_at, start = progress.step, time.perf_counter()
