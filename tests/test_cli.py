@@ -39,7 +39,7 @@ def check_run_dir(run_dir, model, seq_len):
     return summary
 
 
-def test_single_run_writes_every_artifact(cli, tmp_path):
+def test_single_run_writes_every_artifact_and_another_config_cannot_touch_them(cli, tmp_path):
     run_dir = tmp_path / "run"
     result = cli(["model=rnn", "seq_len=7", "optim.lr=1e-3", *TINY, f"hydra.run.dir={run_dir}"], tmp_path)
     assert result.returncode == 0, result.stderr
@@ -51,6 +51,13 @@ def test_single_run_writes_every_artifact(cli, tmp_path):
     assert {"model", "optimizer", "rng", "config"} <= set(checkpoint)
     assert checkpoint["config"]["seq_len"] == 7
     assert not (tmp_path / "outputs").exists() or any((tmp_path / "outputs").iterdir()) is False
+
+    # Another config into the same dir is refused before Hydra writes anything, .hydra/ included.
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    again = cli(["model=rnn", "seq_len=8", *TINY, f"hydra.run.dir={run_dir}"], tmp_path)
+    assert again.returncode != 0
+    assert "already holds a run of another config" in again.stderr and "Traceback" not in again.stderr
+    assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
 
 
 def test_multirun_writes_every_job_dir(cli, tmp_path):

@@ -27,6 +27,14 @@ def read_summary(run_dir: Path) -> dict | None:
     return summary if isinstance(summary, dict) else None
 
 
+def refusal(run_dir: Path) -> str:
+    """The one-line error for a dir that holds a run of another config."""
+    return (
+        f"{run_dir} already holds a run of another config; "
+        "rerun the same command or choose a new output dir (hydra.run.dir / hydra.sweep.dir)"
+    )
+
+
 def job_state(run_dir: Path, config: Any) -> tuple[str, str]:
     """(state, action) for running `config` (resolved) in `run_dir`: action is run, skip or refuse."""
     summary = read_summary(run_dir)

@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from sweeplab import artifacts
 from sweeplab.config import validate_common
 from sweeplab.errors import ConfigError
-from sweeplab.finished import job_state
+from sweeplab.finished import job_state, refusal
 from sweeplab.tasks import TASKS, get_task
 
 log = logging.getLogger(__name__)
@@ -30,10 +30,7 @@ def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
     config = OmegaConf.to_container(cfg, resolve=True)
     state, action = job_state(out_dir, config)
     if action == "refuse":  # before writing anything: that run's files stay as they are
-        raise ConfigError(
-            f"{out_dir} already holds a run of another config; "
-            "rerun the same command or choose a new output dir (hydra.run.dir / hydra.sweep.dir)"
-        )
+        raise ConfigError(refusal(out_dir))
     if action == "skip":
         log.info("%s already holds a %s run: kept as it is, nothing to do", out_dir, state)
         return artifacts.read_json(out_dir / artifacts.SUMMARY_FILE)
