@@ -70,6 +70,26 @@ def test_resuming_with_a_different_config_is_refused(tmp_path):
     assert json.loads((tmp_path / "summary.json").read_text())["status"] == "failed"
 
 
+def test_how_a_run_executes_does_not_make_it_another_run(tmp_path, caplog):
+    """Threads, CUDA graphs and memory layout change how a run executes, not what it computes:
+    the run resumes under other values, and so does a run recorded before such a key existed."""
+    import torch
+
+    run_job(compose_config([*TINY, "seq_len=5"]), tmp_path, [])
+    # As if written by an older sweeplab without trainer.cuda_graph, and cut short after the last checkpoint.
+    checkpoint = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    del checkpoint["config"]["trainer"]["cuda_graph"]
+    torch.save(checkpoint, tmp_path / "checkpoint.pt")
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    del summary["config"]["trainer"]["cuda_graph"]
+    summary["status"] = "running"
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    with caplog.at_level("INFO"):
+        resumed = run_job(compose_config([*TINY, "seq_len=5", "trainer.num_threads=2"]), tmp_path, [])
+    assert "resuming from" in caplog.text and "at step 20" in caplog.text
+    assert resumed["status"] == "completed" and resumed["steps_done"] == 20
+
+
 def test_an_unfinished_run_is_not_touched_by_another_config(tmp_path):
     from sweeplab.errors import ConfigError
 

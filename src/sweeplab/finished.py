@@ -13,9 +13,31 @@ from typing import Any
 FINISHED = ("completed", "diverged")
 
 
+#: settings of how a run executes, not of what it computes: a run is the same run under other
+#: values, so it resumes or is kept; a run recorded before one of them existed still matches
+EXECUTION_ONLY = ("trainer.num_threads", "trainer.cuda_graph", "trainer.channels_last")
+
+
 def as_recorded(config: Any) -> Any:
     """A resolved config as summary.json records it (JSON), so that the two compare equal."""
     return json.loads(json.dumps(config, default=str))
+
+
+def same_run(recorded: dict, config: dict) -> bool:
+    """Whether two resolved configs (as recorded) describe the same run, up to EXECUTION_ONLY."""
+    return _without_execution_only(recorded) == _without_execution_only(config)
+
+
+def _without_execution_only(config: dict) -> dict:
+    config = json.loads(json.dumps(config))  # a deep copy
+    for key in EXECUTION_ONLY:
+        *parents, leaf = key.split(".")
+        node = config
+        for parent in parents:
+            node = node.get(parent) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(leaf, None)
+    return config
 
 
 def read_summary(run_dir: Path) -> dict | None:
@@ -41,7 +63,7 @@ def job_state(run_dir: Path, config: Any) -> tuple[str, str]:
     if summary is None:
         return ("incomplete" if Path(run_dir).exists() else "new"), "run"
     recorded = summary.get("config")
-    if recorded is not None and recorded != as_recorded(config):
+    if recorded is not None and not same_run(recorded, as_recorded(config)):
         return "conflict", "refuse"
     status = str(summary.get("status"))
     return status, ("skip" if status in FINISHED else "run")
