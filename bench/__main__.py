@@ -13,9 +13,12 @@ machine and load.
 
 import argparse
 import datetime
+import functools
 import platform
 import statistics
+import sys
 import time
+import traceback
 
 import torch
 
@@ -81,13 +84,41 @@ def gan_case(device, channels_last=False, graph=False, batch_size=64, latent_siz
     return lambda: gan.train_step(*nets, real, torch.randn(batch_size, latent_size, device=device))
 
 
-def measure(steps: dict, device, seconds: float, rounds: int) -> dict:
-    """Median rate per case over round-robin rounds: slow drifts of the machine hit every case alike."""
+def measure(cases: dict, device, seconds: float, rounds: int) -> dict:
+    """Build every case (name -> function returning its step), then time them in round-robin rounds
+    and return the median rate per case: slow drifts of the machine hit every case alike. A case that
+    fails (a graph that cannot be captured, say) gets its error in place of a rate; the others go on."""
+    steps, results = {}, {}
+    for name, make in cases.items():
+        try:
+            steps[name] = make()
+        except Exception as exc:  # noqa: BLE001  (reported in the table and on stderr)
+            results[name] = failure(name, exc)
     samples = {name: [] for name in steps}
     for _ in range(rounds):
         for name, step in steps.items():
-            samples[name].append(steps_per_second(step, device, seconds / rounds))
-    return {name: statistics.median(rates) for name, rates in samples.items()}
+            if name in results:
+                continue
+            try:
+                samples[name].append(steps_per_second(step, device, seconds / rounds))
+            except Exception as exc:  # noqa: BLE001
+                results[name] = failure(name, exc)
+    return {name: results.get(name) or statistics.median(samples[name]) for name in cases}
+
+
+def failure(name: str, exc: Exception) -> str:
+    traceback.print_exc()
+    print(f"bench case {name!r} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+    return f"failed ({type(exc).__name__})"
+
+
+def cell(rate, reference) -> str:
+    """`rate (ratio x)`, or the failure in place of a rate."""
+    if isinstance(rate, str):
+        return rate
+    if isinstance(reference, str):
+        return f"{rate:,.1f}"
+    return f"{rate:,.1f} ({rate / reference:.2f}x)"
 
 
 def main(argv=None) -> None:
@@ -126,12 +157,15 @@ def main(argv=None) -> None:
         torch.set_num_threads(threads)
         rates = {name: {} for name, _, _ in cases}
         for T in args.seq_lens:
-            steps = {name: palindrome_case(model_cls, T, device, **kwargs) for name, model_cls, kwargs in cases}
-            for name, rate in measure(steps, device, args.seconds, args.rounds).items():
+            makers = {
+                name: functools.partial(palindrome_case, model_cls, T, device, **kwargs)
+                for name, model_cls, kwargs in cases
+            }
+            for name, rate in measure(makers, device, args.seconds, args.rounds).items():
                 rates[name][T] = rate
         reference = rates[cases[0][0]]
         for name, _, _ in cases:
-            cells = [f"{rates[name][T]:,.1f} ({rates[name][T] / reference[T]:.2f}x)" for T in args.seq_lens]
+            cells = [cell(rates[name][T], reference[T]) for T in args.seq_lens]
             print(f"| {name} | {threads} | " + " | ".join(cells) + " |", flush=True)
 
     if not args.gan:
@@ -147,10 +181,12 @@ def main(argv=None) -> None:
     print("|---|---|---|")
     for threads in thread_counts:
         torch.set_num_threads(threads)
-        rates = measure({name: gan_case(device, **kwargs) for name, kwargs in gan_cases}, device, args.seconds, args.rounds)
+        makers = {name: functools.partial(gan_case, device, **kwargs) for name, kwargs in gan_cases}
+        rates = measure(makers, device, args.seconds, args.rounds)
         reference = rates[gan_cases[0][0]]
         for name, rate in rates.items():
-            print(f"| {name} | {threads} | {rate:,.1f} ({rate / reference:.2f}x) |", flush=True)
+            print(f"| {name} | {threads} | {cell(rate, reference)} |", flush=True)
+
 
 if __name__ == "__main__":
     main()

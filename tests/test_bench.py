@@ -1,8 +1,16 @@
 """The benchmark command runs every case and prints its table (no timing is asserted)."""
 
+import pytest
 import torch
 
-from bench.__main__ import gan_case, main
+from bench.__main__ import cell, gan_case, main, measure
+
+
+@pytest.fixture(autouse=True)
+def keep_thread_count():
+    threads = torch.get_num_threads()  # the benchmark sets its own
+    yield
+    torch.set_num_threads(threads)
 
 
 def test_bench_prints_a_row_per_case_with_ratios_to_the_reference(capsys):
@@ -18,6 +26,16 @@ def test_bench_prints_a_row_per_case_with_ratios_to_the_reference(capsys):
     ]
     reference_cells = cases[0].strip("| ").split(" | ")[2:]
     assert len(reference_cells) == 2 and all(cell.endswith("(1.00x)") for cell in reference_cells)
+
+
+def test_a_failing_case_is_reported_in_its_cell_and_the_others_still_run():
+    def broken():
+        raise RuntimeError("capture failed")
+
+    rates = measure({"fine": lambda: (lambda: None), "broken": broken}, torch.device("cpu"), 0.02, 1)
+    assert rates["broken"] == "failed (RuntimeError)" and rates["fine"] > 0
+    assert cell(rates["broken"], 1.0) == "failed (RuntimeError)"
+    assert cell(10.0, rates["broken"]) == "10.0" and cell(10.0, 5.0) == "10.0 (2.00x)"
 
 
 def test_the_dcgan_case_is_a_real_training_step():

@@ -3,10 +3,10 @@
 import pytest
 import torch
 
+from sweeplab.cuda_graph import use_cuda_graph
 from sweeplab.data.palindrome import PalindromeData
 from sweeplab.errors import ConfigError
 from sweeplab.models import LSTM, CudnnLSTM, VanillaRNN
-from sweeplab.cuda_graph import use_cuda_graph
 from sweeplab.tasks.palindrome import train_step
 from tests.conftest import TINY, compose_config
 
@@ -18,6 +18,15 @@ def test_auto_falls_back_to_eager_on_the_cpu():
     assert use_cuda_graph(False, CPU) is False
     with pytest.raises(ConfigError, match="trainer.cuda_graph=true needs a CUDA device"):
         use_cuda_graph(True, CPU)
+
+
+def test_sgd_with_dampening_is_refused_before_anything_is_captured():
+    from sweeplab.cuda_graph import capture
+
+    weight = torch.nn.Parameter(torch.zeros(2))
+    sgd = torch.optim.SGD([weight], lr=0.1, momentum=0.9, dampening=0.5)
+    with pytest.raises(ConfigError, match="set optim.dampening=0 or trainer.cuda_graph=false"):
+        capture(lambda: None, [], [sgd], CPU)
 
 
 def test_cuda_graph_auto_runs_eagerly_on_the_cpu(tmp_path):

@@ -49,38 +49,47 @@ def capture(step, modules, optimizers, device: torch.device, warmup_steps: int =
     they are put back in place afterwards, so that the graph captures these very tensors and the
     first replay is the run's first step.
     """
-    saved_modules = [{k: v.clone() for k, v in m.state_dict().items()} for m in modules]
+    for opt in optimizers:
+        for group in opt.param_groups:
+            # SGD's first step sets its momentum buffer to the gradient; a graph replays a later
+            # step, buf = momentum * buf + (1 - dampening) * grad, which equals it only without dampening.
+            if group.get("momentum") and group.get("dampening"):
+                raise ConfigError(
+                    "trainer.cuda_graph cannot replay SGD with dampening; set optim.dampening=0 or trainer.cuda_graph=false"
+                )
+    tensors = [t for m in modules for t in (*m.parameters(), *m.buffers())]  # BatchNorm statistics too
+    saved_tensors = [t.detach().clone() for t in tensors]
     saved_state = [
         {id(p): {k: v.clone() for k, v in opt.state[p].items() if torch.is_tensor(v)} for p in opt.state}
         for opt in optimizers
     ]
 
-    side = torch.cuda.Stream(device)
-    side.wait_stream(torch.cuda.current_stream(device))
-    with torch.cuda.stream(side):
-        for _ in range(warmup_steps):
-            for opt in optimizers:
-                opt.zero_grad(set_to_none=True)
-            step()
-    torch.cuda.current_stream(device).wait_stream(side)
+    with torch.cuda.device(device):  # capture on the training device, also when it is not the current one
+        side = torch.cuda.Stream(device)
+        side.wait_stream(torch.cuda.current_stream(device))
+        with torch.cuda.stream(side):
+            for _ in range(warmup_steps):
+                for opt in optimizers:
+                    opt.zero_grad(set_to_none=True)
+                step()
+        torch.cuda.current_stream(device).wait_stream(side)
 
-    with torch.no_grad():
-        for module, saved in zip(modules, saved_modules):
-            for key, value in module.state_dict().items():  # detached views of the live tensors
-                value.copy_(saved[key])
-        # State created by the warm-up starts at zero: the initial value of every state tensor of
-        # RMSprop, Adam and SGD (momentum), and of the step counter.
-        for opt, saved in zip(optimizers, saved_state):
-            for p, state in opt.state.items():
-                for key, value in state.items():
-                    if torch.is_tensor(value):
-                        value.copy_(saved[id(p)][key]) if id(p) in saved else value.zero_()
+        with torch.no_grad():
+            for tensor, saved in zip(tensors, saved_tensors):
+                tensor.copy_(saved)
+            # State created by the warm-up starts at zero: the initial value of every state tensor
+            # of RMSprop, Adam and SGD (momentum, no dampening), and of the step counter.
+            for opt, saved in zip(optimizers, saved_state):
+                for p, state in opt.state.items():
+                    for key, value in state.items():
+                        if torch.is_tensor(value):
+                            value.copy_(saved[id(p)][key]) if id(p) in saved else value.zero_()
 
-    graph = torch.cuda.CUDAGraph()
-    for opt in optimizers:
-        opt.zero_grad(set_to_none=True)  # backward inside the graph allocates .grad from its pool
-    with torch.cuda.graph(graph):
-        outputs = step()
+        graph = torch.cuda.CUDAGraph()
+        for opt in optimizers:
+            opt.zero_grad(set_to_none=True)  # backward inside the graph allocates .grad from its pool
+        with torch.cuda.graph(graph):
+            outputs = step()
     return graph, outputs
 
 

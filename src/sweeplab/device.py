@@ -25,6 +25,12 @@ def resolve_device(name: str) -> torch.device:
     raise ConfigError(f"trainer.device={name} is not a device; use auto, cpu, cuda or cuda:N")
 
 
+def activate(device: torch.device) -> None:
+    """Make `device` the current CUDA device (for `cuda:N`), so that streams and graphs land on it."""
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+
+
 def set_cpu_threads(num_threads: int | None) -> None:
     """`trainer.num_threads`: torch's intra-op CPU threads for this run; None keeps torch's default
     (every core; in a joblib worker, cores / n_jobs, because joblib sets OMP_NUM_THREADS)."""
@@ -33,7 +39,7 @@ def set_cpu_threads(num_threads: int | None) -> None:
 
 
 def describe(device: torch.device) -> str:
-    """For the run's first log line: `cpu (2 threads)` or `cuda:0 (NVIDIA H200)`."""
+    """For the run's opening log line: `cpu (2 threads)` or `cuda (NVIDIA H200)`."""
     if device.type == "cuda":
         return f"{device} ({torch.cuda.get_device_name(device)})"
     threads = torch.get_num_threads()

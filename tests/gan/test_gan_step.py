@@ -25,8 +25,16 @@ def _train(device, steps=4, channels_last=False, graphed=False, width=8):
     else:
         step = lambda real: train_step(*nets, real, torch.randn(real.size(0), 16, device=device))  # noqa: E731
     losses = [[s.item() for s in step(real)] for real in batches]
-    params = [p.detach().clone() for net in nets[:2] for p in net.state_dict().values() if p.is_floating_point()]
-    return losses, params
+    return losses, state_of(nets)
+
+
+def state_of(nets) -> list[torch.Tensor]:
+    """Every parameter and buffer (BatchNorm statistics, batch counts) and every optimizer state
+    tensor (moments, step counters), on the CPU."""
+    generator_net, discriminator, *optimizers = nets
+    tensors = [t for net in (generator_net, discriminator) for t in (*net.parameters(), *net.buffers())]
+    tensors += [v for opt in optimizers for state in opt.state.values() for v in state.values() if torch.is_tensor(v)]
+    return [t.detach().float().cpu().clone() for t in tensors]
 
 
 def _assert_same(a, b, rtol=1e-4, atol=1e-5):
@@ -69,18 +77,54 @@ def test_graphed_step_computes_the_same_numbers_as_the_eager_step(channels_last)
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("eager_steps_before", [0, 2])
+def test_capturing_leaves_every_network_and_optimizer_tensor_as_it_was(eager_steps_before):
+    """The warm-up before the capture trains for a few steps; all of it must be undone exactly."""
+    from sweeplab.cuda_graph import GraphedGANStep, set_capturable
+
+    device = torch.device("cuda")
+    torch.manual_seed(0)
+    nets = [net.to(device) for net in build_dcgan(latent_size=16, width=8)]
+    nets += [torch.optim.Adam(net.parameters(), lr=2e-4, betas=(0.5, 0.999)) for net in nets]
+    real = torch.rand(8, 1, 28, 28, device=device) * 2 - 1
+    for _ in range(eager_steps_before):
+        train_step(*nets, real, torch.randn(8, 16, device=device))
+    for opt in nets[2:]:
+        set_capturable(opt, True, device)
+    before = state_of(nets)
+    GraphedGANStep(train_step, nets, real, latent_size=16)
+    after = state_of(nets)
+    if eager_steps_before == 0:  # the warm-up created the optimizer state: it must start from zero
+        assert len(after) > len(before) and all(not t.any() for t in after[len(before):])
+        after = after[: len(before)]
+    assert len(after) == len(before)
+    for a, b in zip(after, before):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_a_graphed_gan_run_resumes_and_matches_an_uninterrupted_one(tmp_path, cache_dir):
     from sweeplab.runner import run_job
     from tests.gan.conftest import compose_config, tiny
 
     graph = [o for o in tiny(cache_dir) if not o.startswith("trainer.device")]
     graph += ["trainer.device=cuda", "trainer.cuda_graph=true", "quality.enabled=false", "interpolation.enabled=false"]
-    full = run_job(compose_config([*graph, "trainer.epochs=2"]), tmp_path / "full", [])
+    run_job(compose_config([*graph, "trainer.epochs=2"]), tmp_path / "full", [])
     run_job(compose_config([*graph, "trainer.epochs=1"]), tmp_path / "half", [])
     (tmp_path / "half" / "summary.json").unlink()
+    first_half = torch.load(tmp_path / "half" / "checkpoint.pt", weights_only=False)["rows"]
     resumed = run_job(compose_config([*graph, "trainer.epochs=2"]), tmp_path / "half", [])
-    assert resumed["final_d_loss"] == pytest.approx(full["final_d_loss"], rel=1e-3)
-    assert resumed["final_g_loss"] == pytest.approx(full["final_g_loss"], rel=1e-3)
+    assert resumed["steps_done"] == 4
+    final = {name: torch.load(tmp_path / name / "checkpoint.pt", weights_only=False) for name in ("full", "half")}
+    assert final["half"]["rows"][: len(first_half)] == first_half  # it continued, not started over
+    for key in ("generator", "discriminator"):
+        for name, value in final["full"][key].items():
+            torch.testing.assert_close(final["half"][key][name], value, rtol=1e-5, atol=1e-6)
+    for key in ("opt_g", "opt_d"):
+        for param, state in final["full"][key]["state"].items():
+            for name, value in state.items():
+                torch.testing.assert_close(final["half"][key]["state"][param][name], value, rtol=1e-5, atol=1e-7)
 
 
 def test_a_channels_last_run_completes(tmp_path, cache_dir):
