@@ -24,7 +24,7 @@ import torch
 
 from bench.course_reference import CourseLSTM, course_batches
 from sweeplab.data.palindrome import PalindromeData
-from sweeplab.models import LSTM, CudnnLSTM, VanillaRNN
+from sweeplab.models import LSTM, CudnnLSTM, TritonLSTM, VanillaRNN
 from sweeplab.models.dcgan import build_dcgan
 from sweeplab.tasks import gan
 from sweeplab.tasks.palindrome import train_step
@@ -144,6 +144,11 @@ def main(argv=None) -> None:
             ("explicit LSTM, step in one CUDA graph", LSTM, {"graph": True}),
             ("torch.nn.LSTM (cuDNN), step in one CUDA graph", CudnnLSTM, {"graph": True}),
             ("explicit vanilla RNN, step in one CUDA graph", VanillaRNN, {"graph": True}),
+            # the time loop in two Triton kernels (model=lstm_triton): exact fp32, then TF32
+            ("explicit LSTM in Triton kernels (ieee)", TritonLSTM, {}),
+            ("explicit LSTM in Triton kernels (ieee), CUDA graph", TritonLSTM, {"graph": True}),
+            ("explicit LSTM in Triton kernels (tf32), CUDA graph", functools.partial(TritonLSTM, precision="tf32"),
+             {"graph": True}),
         ]
     thread_counts = args.threads if device.type == "cpu" else [torch.get_num_threads()]
     print(f"# sweeplab training-step benchmark, {datetime.date.today()}")

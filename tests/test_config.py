@@ -107,3 +107,34 @@ def test_missing_key_is_named():
     del cfg.trainer["steps"]
     with pytest.raises(ConfigError, match="trainer.steps is missing"):
         validate_palindrome(cfg)
+
+
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("model.block_b=24", "model.block_b=24 is not allowed; it must be a power of two >= 16"),
+        ("model.precision=bf16", "model.precision='bf16' is not allowed; it must be one of ieee, tf32x3, tf32"),
+        ("model.hidden_size=100", "model.hidden_size=100 is not allowed; it must be a power of two from 16 to 128"),
+        ("model.num_warps=3", "model.num_warps=3 is not allowed; it must be 1, 2, 4, 8 or 16"),
+    ],
+)
+def test_bad_triton_settings_raise_one_clear_line(override, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        validate_palindrome(compose_config(["model=lstm_triton", override]))
+
+
+def test_a_setting_the_model_does_not_have_is_named_with_the_ones_it_has():
+    from sweeplab.models import build_recurrent_model
+
+    cfg = compose_config(["model=rnn", "+model.forget_bias=1.0"])
+    with pytest.raises(ConfigError, match="model=rnn has no setting 'forget_bias'; its settings are hidden_size, init"):
+        build_recurrent_model(cfg.model, 10, 10)
+
+
+def test_the_triton_lstm_is_refused_on_a_cpu_before_any_work(tmp_path):
+    from sweeplab.runner import run_job
+    from tests.conftest import TINY
+
+    with pytest.raises(ConfigError, match="model=lstm_triton runs Triton kernels on a CUDA GPU, not on cpu"):
+        run_job(compose_config([*TINY, "model=lstm_triton"]), tmp_path, [])
+    assert not (tmp_path / "metrics.csv").exists()

@@ -18,6 +18,10 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _power_of_two(low: int, high: int) -> Callable[[object], bool]:
+    return lambda v: _is_int(v) and low <= v <= high and not v & (v - 1)
+
+
 def _nullable(check: Callable[[object], bool]) -> Callable[[object], bool]:
     return lambda v: v is None or check(v)
 
@@ -71,6 +75,13 @@ def validate_palindrome(cfg: DictConfig) -> None:
     require(cfg, *one_of("model.name", list(RECURRENT_MODELS)))
     require(cfg, *positive_int("model.hidden_size"))
     require(cfg, *one_of("model.init", INIT_SCHEMES))
+    if cfg.model.name == "lstm_triton":
+        from sweeplab.models.lstm_triton import MAX_HIDDEN, PRECISIONS
+
+        require(cfg, "model.hidden_size", _power_of_two(16, MAX_HIDDEN), f"a power of two from 16 to {MAX_HIDDEN}")
+        require(cfg, *one_of("model.precision", PRECISIONS))
+        require(cfg, "model.block_b", _power_of_two(16, 1024), "a power of two >= 16")
+        require(cfg, "model.num_warps", _power_of_two(1, 16), "1, 2, 4, 8 or 16")
     require(cfg, *one_of("data.encoding", ENCODINGS))
     require(cfg, *positive_int("data.eval_size"))
     require(cfg, *one_of("optim.name", list(OPTIMIZERS)))

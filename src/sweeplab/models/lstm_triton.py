@@ -204,6 +204,15 @@ def _kernels(interpret: bool):
     return _KERNELS[interpret]
 
 
+def unavailable_on(device: torch.device) -> str | None:
+    """Why the kernels cannot run on `device` (one line for the user), or None when they can."""
+    if triton is None:
+        return "model=lstm_triton needs triton (it comes with the CUDA build of torch on Linux); use model=lstm"
+    if device.type != "cuda" and not _interpreting():
+        return f"model=lstm_triton runs Triton kernels on a CUDA GPU, not on {device.type}; use model=lstm there"
+    return None
+
+
 def check_supported(x_proj: torch.Tensor, W_h: torch.Tensor, interpret: bool) -> None:
     """One-line ValueError for what the kernels do not handle."""
     T, B, four_h = x_proj.shape
