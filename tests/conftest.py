@@ -33,9 +33,14 @@ def cfg_factory():
 
 
 def run_cli(args, cwd: Path, module: str = "sweeplab", env_extra=None, timeout: int = 300):
-    """Run `python -m sweeplab ARGS` in a subprocess; return the CompletedProcess."""
+    """Run `python -m sweeplab ARGS` in a subprocess; return the CompletedProcess.
+    `env_extra` adds variables to the environment; a value None removes one."""
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
-    env.update(env_extra or {})
+    for key, value in (env_extra or {}).items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
     return subprocess.run(
         [sys.executable, "-m", module, *args],
         cwd=cwd,

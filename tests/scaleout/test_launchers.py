@@ -121,7 +121,8 @@ def test_joblib_workers_split_the_cores_between_them(tmp_path, cli):
     OMP_NUM_THREADS in its workers), so parallel jobs do not oversubscribe the machine."""
     sweep = tmp_path / "sweep"
     result = cli(["-m", *FAST, "trainer.num_threads=null", "seed=0,1", "hydra/launcher=joblib",
-                  "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}"], tmp_path, env_extra=ENV)
+                  "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}"], tmp_path,
+                 env_extra={**ENV, "OMP_NUM_THREADS": None, "MKL_NUM_THREADS": None})  # joblib keeps a set one
     assert result.returncode == 0, result.stderr
     threads = max(1, joblib.cpu_count() // 2)
     expected = f"on cpu ({threads} thread{'s' if threads > 1 else ''})"

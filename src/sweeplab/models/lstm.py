@@ -9,8 +9,8 @@
     p   = W_ph h_T + b_p                      (logits: CrossEntropyLoss applies the softmax)
 
 The four gates' weights are stacked row-wise in the order g, i, f, o (W_x = [W_gx; W_ix; W_fx; W_ox],
-likewise W_h and b), and each step multiplies [x_t, h_{t-1}] by [W_x, W_h]: one matrix product per
-step instead of eight.
+likewise W_h and b), and each step multiplies [x_t, h_{t-1}] by [W_x, W_h]^T: one matrix product
+per step instead of eight.
 """
 
 import torch
