@@ -41,7 +41,8 @@ def check_run_dir(run_dir, model, seq_len):
 
 def test_single_run_writes_every_artifact_and_another_config_cannot_touch_them(cli, tmp_path):
     run_dir = tmp_path / "run"
-    result = cli(["model=rnn", "seq_len=7", "optim.lr=1e-3", *TINY, f"hydra.run.dir={run_dir}"], tmp_path)
+    args = ["model=rnn", *TINY, f"hydra.run.dir={run_dir}"]
+    result = cli([*args, "seq_len=7", "optim.lr=1e-3"], tmp_path)
     assert result.returncode == 0, result.stderr
     check_run_dir(run_dir, "rnn", 7)
     import torch
@@ -53,11 +54,16 @@ def test_single_run_writes_every_artifact_and_another_config_cannot_touch_them(c
     assert not (tmp_path / "outputs").exists() or any((tmp_path / "outputs").iterdir()) is False
 
     # Another config into the same dir is refused before Hydra writes anything, .hydra/ included.
-    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
-    again = cli(["model=rnn", "seq_len=8", *TINY, f"hydra.run.dir={run_dir}"], tmp_path)
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file() and p.name != "sweeplab.log"}
+    again = cli([*args, "seq_len=8"], tmp_path)
     assert again.returncode != 0
     assert "already holds a run of another config" in again.stderr and "Traceback" not in again.stderr
-    assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
+    assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file() and p.name != "sweeplab.log"} == before
+    # The same run with another thread count is kept as it is, .hydra/ included.
+    again = cli([*args, "seq_len=7", "optim.lr=1e-3", "trainer.num_threads=2"], tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "already holds a completed run: kept as it is" in (run_dir / "sweeplab.log").read_text()
+    assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file() and p.name != "sweeplab.log"} == before
 
 
 def test_multirun_writes_every_job_dir(cli, tmp_path):

@@ -5,7 +5,9 @@ A finished run (`completed`, `diverged`) of the same config is kept as it is; an
 (`running`: killed or preempted; `failed`; no summary) is run again and continues from its checkpoint.
 """
 
+import copy
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,13 @@ FINISHED = ("completed", "diverged")
 
 #: settings of how a run executes, not of what it computes: a run is the same run under other
 #: values, so it resumes or is kept; a run recorded before one of them existed still matches
-EXECUTION_ONLY = ("trainer.num_threads", "trainer.cuda_graph", "trainer.channels_last")
+EXECUTION_ONLY = (
+    "trainer.num_threads",
+    "trainer.cuda_graph",
+    "trainer.channels_last",
+    "model.block_b",  # model=lstm_triton's launch settings
+    "model.num_warps",
+)
 
 
 def as_recorded(config: Any) -> Any:
@@ -67,3 +75,24 @@ def job_state(run_dir: Path, config: Any) -> tuple[str, str]:
         return "conflict", "refuse"
     status = str(summary.get("status"))
     return status, ("skip" if status in FINISHED else "run")
+
+
+def resolved_task_config(cfg: Any, output_dir: Path) -> Any:
+    """A job's config (`cfg` without its `hydra` node), resolved as the job will see it in
+    `output_dir`, as summary.json records it: ${hydra:...} interpolations read `cfg`'s Hydra node,
+    with `hydra.runtime.output_dir` set the way Hydra's run_job sets it."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf, open_dict, read_write
+
+    cfg = copy.deepcopy(cfg)
+    with read_write(cfg.hydra), open_dict(cfg.hydra):  # Hydra marks its own node read-only
+        cfg.hydra.runtime.output_dir = os.path.abspath(output_dir)
+    original = HydraConfig.instance().cfg
+    HydraConfig.instance().set_config(cfg)
+    try:
+        task = copy.deepcopy(cfg)
+        with read_write(task), open_dict(task):
+            del task["hydra"]
+        return as_recorded(OmegaConf.to_container(task, resolve=True))
+    finally:
+        HydraConfig.instance().cfg = original

@@ -8,7 +8,8 @@ from tests.scaleout.helpers import ENV, FAST, SWEEPER, assert_own_dirs, fault, m
 
 def test_rerun_skips_finished_reruns_failed_and_refuses_another_sweep(tmp_path, cli):
     sweep = tmp_path / "sweep"
-    args = [SWEEPER, *FAST, f"hydra.sweep.dir={sweep}", "model=rnn,lstm", "seed=0,1"]
+    # out_dir reads Hydra's runtime: the plan must resolve it as each job will (its own dir)
+    args = [SWEEPER, *FAST, f"hydra.sweep.dir={sweep}", "model=rnn,lstm", "seed=0,1", "+out_dir=${hydra:runtime.output_dir}"]
 
     first = cli(["-m", *args, *fault(1, "raise")], cwd=tmp_path, env_extra=ENV)
     assert first.returncode != 0  # the sweep says it had a failure...

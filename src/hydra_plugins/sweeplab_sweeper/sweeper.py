@@ -19,7 +19,6 @@ one `launcher.launch(batch, initial_job_idx)` call). A failing job does not stop
 the sweep raises the first failure at the end, so the exit code is non-zero.
 """
 
-import copy
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,9 +30,9 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.utils import JobReturn, JobStatus, filter_overrides
 from hydra.errors import CompactHydraException
-from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+from omegaconf import DictConfig, OmegaConf, open_dict
 
-from sweeplab.finished import as_recorded, job_state
+from sweeplab.finished import job_state, resolved_task_config
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +91,7 @@ class SweeplabSweeper(BasicSweeper):
                     cfg.hydra.job.id = num
                 HydraConfig.instance().set_config(cfg)  # for ${hydra:...} in the dirs and the config
                 job_dir = Path(str(cfg.hydra.sweep.dir)) / str(cfg.hydra.sweep.subdir)
-                task_cfg = copy.deepcopy(cfg)
-                with read_write(task_cfg), open_dict(task_cfg):
-                    del task_cfg["hydra"]
-                config = as_recorded(OmegaConf.to_container(task_cfg, resolve=True))
-                state, action = job_state(job_dir, config)
+                state, action = job_state(job_dir, resolved_task_config(cfg, job_dir))
                 planned.append(PlannedJob(num, list(job), job_dir, state, action))
         finally:
             HydraConfig.instance().cfg = original
