@@ -129,6 +129,11 @@ def main(argv=None) -> None:
     parser.add_argument("--rounds", type=int, default=3, help="round-robin rounds per case (median)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="CPU thread counts to compare")
     parser.add_argument("--no-gan", dest="gan", action="store_false", help="skip the DCGAN cases")
+    parser.add_argument(
+        "--triton", choices=["with", "without", "only"], default="with",
+        help="the Triton LSTM cases (GPU only): with the others, without them, or only them and the "
+        "references (a Triton kernel that faults can break the CUDA context for every later case)",
+    )
     args = parser.parse_args(argv)
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
                           ("cpu" if args.device == "auto" else args.device))
@@ -144,12 +149,17 @@ def main(argv=None) -> None:
             ("explicit LSTM, step in one CUDA graph", LSTM, {"graph": True}),
             ("torch.nn.LSTM (cuDNN), step in one CUDA graph", CudnnLSTM, {"graph": True}),
             ("explicit vanilla RNN, step in one CUDA graph", VanillaRNN, {"graph": True}),
-            # the time loop in two Triton kernels (model=lstm_triton): exact fp32, then TF32
+        ]
+        triton_cases = [  # the time loop in two Triton kernels (model=lstm_triton): exact fp32, then TF32
             ("explicit LSTM in Triton kernels (ieee)", TritonLSTM, {}),
             ("explicit LSTM in Triton kernels (ieee), CUDA graph", TritonLSTM, {"graph": True}),
             ("explicit LSTM in Triton kernels (tf32), CUDA graph", functools.partial(TritonLSTM, precision="tf32"),
              {"graph": True}),
         ]
+        if args.triton == "only":  # with the references: the course-style step, cuDNN and the fused LSTM graphed
+            cases = [cases[0], cases[2], cases[4], cases[5]] + triton_cases
+        elif args.triton == "with":
+            cases += triton_cases
     thread_counts = args.threads if device.type == "cpu" else [torch.get_num_threads()]
     print(f"# sweeplab training-step benchmark, {datetime.date.today()}")
     print(f"device {device}" + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else
@@ -173,7 +183,7 @@ def main(argv=None) -> None:
             cells = [cell(rates[name][T], reference[T]) for T in args.seq_lens]
             print(f"| {name} | {threads} | " + " | ".join(cells) + " |", flush=True)
 
-    if not args.gan:
+    if not args.gan or args.triton == "only":
         return
     gan_cases = [("DCGAN step, eager", {}), ("DCGAN step, channels_last", {"channels_last": True})]
     if device.type == "cuda":

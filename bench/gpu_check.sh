@@ -30,6 +30,7 @@ full_steps=${FULL_STEPS:-5000}
 read -r -a jobs <<< "${JOBS:-4 8 15}"
 python=${PYTHON:-python3}
 failed=0
+declare -A seconds  # of the stages of this call that exited 0
 mkdir -p "$out"
 [ -f "$out/stages.tsv" ] || printf 'stage\texit\tseconds\n' > "$out/stages.tsv"
 
@@ -53,8 +54,9 @@ stage() {
     start=$(date +%s.%N)
     timeout -k 10 "$limit" "$@" > "$work/$name.log" 2>&1
     rc=$?
-    printf '%s\t%s\t%s\n' "$name" "$rc" "$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')" \
-        | tee -a "$out/stages.tsv"
+    took=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
+    printf '%s\t%s\t%s\n' "$name" "$rc" "$took" | tee -a "$out/stages.tsv"
+    [ "$rc" -ne 0 ] || seconds[$name]=$took
     { echo; echo "### $name (exit $rc)"; echo; echo '```'; tail -n 15 "$work/$name.log"; echo '```'; } >> "$out/summary.md"
     [ "$rc" -eq 0 ] || failed=1
     return "$rc"
@@ -67,8 +69,8 @@ sweep() {  # sweep NAME STEPS OVERRIDES...: the rnn_vs_lstm grid under the given
         "trainer.device=$device" "~hydra.callbacks.analysis" "hydra.sweep.dir=$work/$name" "$@"
 }
 
-seconds_of() {  # the seconds of a stage that exited 0, or nothing
-    awk -F'\t' -v s="$1" '$1 == s && $2 == 0 {t = $3} END {print t}' "$out/stages.tsv"
+seconds_of() {  # the seconds of a stage of this call that exited 0, or nothing
+    echo "${seconds[$1]:-}"
 }
 
 {
@@ -97,8 +99,11 @@ for what in "${stages[@]}"; do
     case $what in
     tests) stage gpu-tests 240 "$python" -m pytest -q -m gpu -p no:cacheprovider -r s tests ;;
     bench)
-        stage bench 240 "$python" -m bench --device "$device" --seconds 2 \
+        # the Triton cases in their own process: a faulting kernel cannot take the others down
+        stage bench 180 "$python" -m bench --device "$device" --seconds 2 --triton without \
             && { echo; cat "$work/bench.log"; } >> "$out/summary.md"
+        [ "$device" = cpu ] || { stage bench-triton 90 "$python" -m bench --device cuda --seconds 2 --triton only \
+            && { echo; cat "$work/bench-triton.log"; } >> "$out/summary.md"; }
         ;;
     sweeps)
         [ ${#jobs[@]} -gt 0 ] || { echo "JOBS is empty" >&2; exit 2; }
@@ -122,7 +127,8 @@ for what in "${stages[@]}"; do
             continue
         fi
         echo "fastest at $matrix_steps steps: $best jobs, trainer.cuda_graph=$graph ($best_s s)" | tee -a "$out/summary.md"
-        sweep full "$full_steps" "trainer.cuda_graph=$graph" hydra/launcher=joblib "hydra.launcher.n_jobs=$best"
+        sweep full "$full_steps" "trainer.cuda_graph=$graph" hydra/launcher=joblib "hydra.launcher.n_jobs=$best" \
+            || continue
         # per-job wall time and steps/s, from each job's summary.json
         "$python" - "$work/full" >> "$out/summary.md" <<'PY'
 import json, pathlib, sys

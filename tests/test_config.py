@@ -29,10 +29,15 @@ def test_default_config_is_the_lstm_on_t20():
 
 
 @pytest.mark.parametrize("model", options("model"))
-def test_every_model_composes_and_validates(model):
+def test_every_model_composes_validates_and_builds(model):
+    from sweeplab.models import build_recurrent_model
+
     cfg = compose_config([f"model={model}"])
     assert cfg.model.name == model
     validate_palindrome(cfg)
+    built = build_recurrent_model(cfg.model, 10, 10)
+    hidden_size = built.lstm.hidden_size if hasattr(built, "lstm") else built.hidden_size  # lstm_cudnn wraps nn.LSTM
+    assert hidden_size == cfg.model.hidden_size
 
 
 @pytest.mark.parametrize("optim", options("optim"))
@@ -112,7 +117,8 @@ def test_missing_key_is_named():
 @pytest.mark.parametrize(
     "override,message",
     [
-        ("model.block_b=24", "model.block_b=24 is not allowed; it must be a power of two >= 16"),
+        ("model.block_b=24", "model.block_b=24 is not allowed; it must be 16, 32 or 64"),
+        ("model.block_b=128", "model.block_b=128 is not allowed; it must be 16, 32 or 64"),
         ("model.precision=bf16", "model.precision='bf16' is not allowed; it must be one of ieee, tf32x3, tf32"),
         ("model.hidden_size=100", "model.hidden_size=100 is not allowed; it must be a power of two from 16 to 128"),
         ("model.num_warps=3", "model.num_warps=3 is not allowed; it must be 1, 2, 4, 8 or 16"),
@@ -131,10 +137,11 @@ def test_a_setting_the_model_does_not_have_is_named_with_the_ones_it_has():
         build_recurrent_model(cfg.model, 10, 10)
 
 
-def test_the_triton_lstm_is_refused_on_a_cpu_before_any_work(tmp_path):
+def test_the_triton_lstm_is_refused_on_a_cpu_before_any_work(tmp_path, monkeypatch):
     from sweeplab.runner import run_job
     from tests.conftest import TINY
 
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)  # the interpreter would run it on the CPU
     with pytest.raises(ConfigError, match="model=lstm_triton runs Triton kernels on a CUDA GPU, not on cpu"):
         run_job(compose_config([*TINY, "model=lstm_triton"]), tmp_path, [])
     assert not (tmp_path / "metrics.csv").exists()

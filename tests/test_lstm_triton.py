@@ -189,3 +189,13 @@ def test_gpu_matches_the_lstm(compiled, precision, rtol, atol, hidden_size, batc
 def test_gpu_graphed_step_computes_the_same_numbers_as_the_eager_step(compiled, optimizer_name):
     """tests/test_cuda_graph.py's check (6 steps, graphed vs eager, losses and parameters) with TritonLSTM."""
     graphed_step_equals_eager_step(TritonLSTM, optimizer_name)
+
+
+def test_a_whole_run_of_model_lstm_triton_in_the_interpreter(interpret, tmp_path):
+    """The config option builds the model and trains it end to end (the kernels in the interpreter)."""
+    from sweeplab.runner import run_job
+    from tests.conftest import TINY, compose_config
+
+    overrides = [*TINY, "model=lstm_triton", "seq_len=4", "trainer.steps=4", "trainer.eval_every=2", "trainer.checkpoint_every=2"]
+    summary = run_job(compose_config(overrides), tmp_path, [])
+    assert summary["status"] == "completed" and summary["model"] == "lstm_triton" and summary["steps_done"] == 4

@@ -80,7 +80,7 @@ def validate_palindrome(cfg: DictConfig) -> None:
 
         require(cfg, "model.hidden_size", _power_of_two(16, MAX_HIDDEN), f"a power of two from 16 to {MAX_HIDDEN}")
         require(cfg, *one_of("model.precision", PRECISIONS))
-        require(cfg, "model.block_b", _power_of_two(16, 1024), "a power of two >= 16")
+        require(cfg, "model.block_b", _power_of_two(16, 64), "16, 32 or 64")
         require(cfg, "model.num_warps", _power_of_two(1, 16), "1, 2, 4, 8 or 16")
     require(cfg, *one_of("data.encoding", ENCODINGS))
     require(cfg, *positive_int("data.eval_size"))

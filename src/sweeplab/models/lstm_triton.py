@@ -1,7 +1,7 @@
 """The explicit LSTM with its time loop fused into one Triton kernel, forward and backward.
 
-Same model, parameters and state_dict as `sweeplab.models.lstm.LSTM` (checkpoints are
-interchangeable); only the recurrence runs differently:
+Same model, parameters and state_dict as `sweeplab.models.lstm.LSTM` (the state_dicts load into
+each other); only the recurrence runs differently:
 
     z_t = x_proj[t] + W_h h_{t-1}            x_proj = x W_x^T + b for all steps at once (torch)
     g_t = tanh(z_g)    i_t = sigmoid(z_i)    f_t = sigmoid(z_f)    o_t = sigmoid(z_o)
@@ -47,8 +47,8 @@ Supported: float32, CUDA tensors, H a power of two in [16, 128] (H = 256 would n
 shared memory: the W_h tiles would have to be chunked), any batch size (the last block of rows is
 masked), T >= 1, T * B * 4H < 2**31. With TRITON_INTERPRET=1 set when the model runs, the kernels
 run in Triton's CPU interpreter instead (slow; for tests), where CPU tensors and float64 (for
-gradcheck) are accepted too. Triton is optional: sweeplab imports without it (nothing imports this
-module but its users), and the model raises a RuntimeError when run without it.
+gradcheck) are accepted too. Triton is optional: sweeplab imports without it, and the run is
+refused in one line (`unavailable_on`) when it is missing or too old.
 """
 
 from __future__ import annotations  # the kernels' `tl.constexpr` annotations stay strings (Triton reads them so)
@@ -178,9 +178,10 @@ _KERNELS = {}
 
 def _interpreting() -> bool:
     """Whether TRITON_INTERPRET is set now (Triton's knob reads the variable at every call)."""
-    if triton is None:
+    knobs = getattr(triton, "knobs", None)  # Triton >= 3.4; older ones read the variable directly
+    if knobs is None:
         return os.environ.get("TRITON_INTERPRET", "0").lower() in ("1", "true", "on", "yes")
-    return bool(triton.knobs.runtime.interpret)
+    return bool(knobs.runtime.interpret)
 
 
 def _kernels(interpret: bool):
@@ -208,6 +209,8 @@ def unavailable_on(device: torch.device) -> str | None:
     """Why the kernels cannot run on `device` (one line for the user), or None when they can."""
     if triton is None:
         return "model=lstm_triton needs triton (it comes with the CUDA build of torch on Linux); use model=lstm"
+    if int(triton.__version__.split(".")[0]) < 3:  # tl.dot's input_precision
+        return f"model=lstm_triton needs triton >= 3.0, not {triton.__version__}; use model=lstm"
     if device.type != "cuda" and not _interpreting():
         return f"model=lstm_triton runs Triton kernels on a CUDA GPU, not on {device.type}; use model=lstm there"
     return None
@@ -284,8 +287,18 @@ class TritonLSTM(LSTM):
     None of them is in the state_dict.
     """
 
-    def __init__(self, *args, block_b: int = 16, precision: str = "ieee", num_warps: int = 8, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int = 128,
+        num_classes: int = 10,
+        forget_bias: float = 1.0,
+        init: str = "xavier",
+        block_b: int = 16,
+        precision: str = "ieee",
+        num_warps: int = 8,
+    ):
+        super().__init__(input_size, hidden_size, num_classes, forget_bias, init)
         if precision not in PRECISIONS:
             raise ValueError(f"TritonLSTM precision must be one of {PRECISIONS}, not {precision!r}")
         if block_b < 16 or block_b & (block_b - 1):
