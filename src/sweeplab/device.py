@@ -25,17 +25,16 @@ def resolve_device(name: str) -> torch.device:
     raise ConfigError(f"trainer.device={name} is not a device; use auto, cpu, cuda or cuda:N")
 
 
-def activate(device: torch.device) -> None:
-    """Make `device` the current CUDA device (for `cuda:N`), so that streams and graphs land on it."""
+def prepare(trainer) -> torch.device:
+    """A training run's device from `trainer.device`, made the current one (for `cuda:N`: streams and
+    CUDA graphs land on it), with `trainer.num_threads` CPU threads; None keeps torch's default
+    (every core; in a joblib worker cores / n_jobs, because joblib sets OMP_NUM_THREADS)."""
+    device = resolve_device(trainer.device)
     if device.type == "cuda":
         torch.cuda.set_device(device)
-
-
-def set_cpu_threads(num_threads: int | None) -> None:
-    """`trainer.num_threads`: torch's intra-op CPU threads for this run; None keeps torch's default
-    (every core; in a joblib worker, cores / n_jobs, because joblib sets OMP_NUM_THREADS)."""
-    if num_threads:
-        torch.set_num_threads(num_threads)
+    if trainer.num_threads:
+        torch.set_num_threads(trainer.num_threads)
+    return device
 
 
 def describe(device: torch.device) -> str:

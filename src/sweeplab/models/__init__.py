@@ -5,7 +5,6 @@ import inspect
 from torch import nn
 
 from sweeplab.errors import ConfigError
-
 from sweeplab.models.lstm import LSTM, CudnnLSTM
 from sweeplab.models.lstm_triton import TritonLSTM, unavailable_on
 from sweeplab.models.rnn import VanillaRNN

@@ -24,7 +24,7 @@ from sweeplab.checkpoint import load_for_resume
 from sweeplab.config import validate_gan
 from sweeplab.cuda_graph import GraphedGANStep, set_capturable, use_cuda_graph
 from sweeplab.data.mnist import load_digits, to_unit_range
-from sweeplab.device import activate, describe, resolve_device, set_cpu_threads
+from sweeplab.device import describe, prepare
 from sweeplab.errors import ConfigError
 from sweeplab.models.dcgan import build_dcgan
 from sweeplab.plots import plt
@@ -59,10 +59,8 @@ def sample_epochs(trainer) -> set[int]:
 
 def run(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
     validate_gan(cfg)
-    device = resolve_device(cfg.trainer.device)
-    activate(device)
+    device = prepare(cfg.trainer)
     use_cuda_graph(cfg.trainer.cuda_graph, device)  # refuses `true` without a GPU before any work
-    set_cpu_threads(cfg.trainer.num_threads)
     splits = load_digits(cfg.data)
     if cfg.trainer.batch_size > len(splits.train):
         raise ConfigError(

@@ -22,7 +22,7 @@ from sweeplab.checkpoint import load_for_resume
 from sweeplab.config import validate_palindrome
 from sweeplab.cuda_graph import GraphedTrainStep, set_capturable, use_cuda_graph
 from sweeplab.data.palindrome import NUM_DIGITS, PalindromeData
-from sweeplab.device import activate, describe, resolve_device, set_cpu_threads
+from sweeplab.device import describe, prepare
 from sweeplab.models import build_recurrent_model, check_device
 from sweeplab.optim import build_optimizer
 from sweeplab.plots import plot_curves
@@ -51,11 +51,9 @@ class Progress:
 
 def run(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
     validate_palindrome(cfg)
-    device = resolve_device(cfg.trainer.device)
-    activate(device)
+    device = prepare(cfg.trainer)
     use_cuda_graph(cfg.trainer.cuda_graph, device)  # refuses `true` without a GPU before any work
     check_device(cfg.model.name, device)
-    set_cpu_threads(cfg.trainer.num_threads)
     torch.manual_seed(cfg.seed)
     data = PalindromeData(
         cfg.seq_len, cfg.data.encoding, cfg.seed, cfg.data.eval_size, cfg.data.eval_seed, device
