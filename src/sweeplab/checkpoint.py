@@ -20,10 +20,10 @@ def load_for_resume(path: Path, cfg: DictConfig, resumable_changes, device) -> d
             f"{torch.device(device).type}; resume with trainer.device={saved_on} or choose a new output dir"
         )
     saved = OmegaConf.create(checkpoint["config"])
-    current = OmegaConf.to_container(cfg, resolve=True)
+    current = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
     for key in resumable_changes:  # e.g. more steps or epochs continue the same run
-        OmegaConf.update(saved, key, OmegaConf.select(OmegaConf.create(current), key), merge=False)
-    if not same_run(as_recorded(OmegaConf.to_container(saved)), as_recorded(current)):
+        OmegaConf.update(saved, key, OmegaConf.select(current, key), merge=False)
+    if not same_run(as_recorded(OmegaConf.to_container(saved)), as_recorded(OmegaConf.to_container(current))):
         raise ConfigError(
             f"{path} was written by a run with a different config; "
             "resume with the same settings or choose a new output dir (hydra.run.dir=...)"
