@@ -156,8 +156,8 @@ def main(argv=None) -> None:
             ("explicit LSTM in Triton kernels (tf32), CUDA graph", functools.partial(TritonLSTM, precision="tf32"),
              {"graph": True}),
         ]
-        if args.triton == "only":  # with the references: the course-style step, cuDNN and the fused LSTM graphed
-            cases = [cases[0], cases[2], cases[4], cases[5]] + triton_cases
+        if args.triton == "only":  # with the references: the course-style step, cuDNN, the graphed cases
+            cases = [c for c in cases if c is cases[0] or c[1] is CudnnLSTM or c[2].get("graph")] + triton_cases
         elif args.triton == "with":
             cases += triton_cases
     thread_counts = args.threads if device.type == "cpu" else [torch.get_num_threads()]
