@@ -216,12 +216,16 @@ def unavailable_on(device: torch.device) -> str | None:
     return None
 
 
+def check_hidden_size(H: int) -> None:
+    if H < 16 or H > MAX_HIDDEN or H & (H - 1):
+        raise ValueError(f"TritonLSTM needs hidden_size a power of two in [16, {MAX_HIDDEN}], not {H}")
+
+
 def check_supported(x_proj: torch.Tensor, W_h: torch.Tensor, interpret: bool) -> None:
     """One-line ValueError for what the kernels do not handle."""
     T, B, four_h = x_proj.shape
     H = W_h.shape[1]
-    if H < 16 or H > MAX_HIDDEN or H & (H - 1):
-        raise ValueError(f"TritonLSTM needs hidden_size a power of two in [16, {MAX_HIDDEN}], not {H}")
+    check_hidden_size(H)
     allowed = (torch.float32, torch.float64) if interpret else (torch.float32,)
     if x_proj.dtype not in allowed or W_h.dtype != x_proj.dtype:
         raise ValueError(f"TritonLSTM supports float32 only, not {x_proj.dtype} input with {W_h.dtype} weights")
@@ -303,9 +307,7 @@ class TritonLSTM(LSTM):
             raise ValueError(f"TritonLSTM precision must be one of {PRECISIONS}, not {precision!r}")
         if block_b < 16 or block_b & (block_b - 1):
             raise ValueError(f"TritonLSTM block_b must be a power of two >= 16, not {block_b}")
-        H = self.hidden_size
-        if H < 16 or H > MAX_HIDDEN or H & (H - 1):
-            raise ValueError(f"TritonLSTM needs hidden_size a power of two in [16, {MAX_HIDDEN}], not {H}")
+        check_hidden_size(self.hidden_size)
         self.block_b, self.precision, self.num_warps = block_b, precision, num_warps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
