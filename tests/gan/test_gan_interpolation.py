@@ -1,6 +1,13 @@
-import torch
+"""The interpolation strips: latent paths, endpoint choice, warnings about endpoints, frame labels."""
 
-from sweeplab.interpolation import path
+import logging
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from sweeplab.quality.interpolation import choose_endpoints, endpoint_warnings, frame_labels, interpolate
+from sweeplab.quality.latent import path
 
 
 def test_endpoints_are_the_given_vectors():
@@ -28,27 +35,60 @@ def test_parallel_vectors_do_not_break_slerp():
     assert torch.isfinite(frames).all() and torch.allclose(frames[-1], 2 * z, atol=1e-5)
 
 
-def test_endpoints_read_as_two_different_digits_when_only_to_digit_is_given(monkeypatch):
-    import torch
-    from omegaconf import OmegaConf
+def _probs(rows: dict[int, dict[int, float]], n: int) -> torch.Tensor:
+    """(n, 10) probabilities: row k puts the given mass on the given digits, the rest spread evenly."""
+    probs = torch.zeros(n, 10)
+    for k in range(n):
+        given = rows.get(k, {})
+        rest = (1 - sum(given.values())) / (10 - len(given))
+        probs[k] = rest
+        for digit, p in given.items():
+            probs[k, digit] = p
+    return probs
 
-    from sweeplab.tasks.interpolate import choose_endpoints
 
-    # A "generator" that passes the latent through and a "classifier" that reads its first 10 values:
-    # the most confident candidate of all reads as 3, the digit asked for as the end.
-    def generator_net(z):
-        return z
+def test_endpoints_read_as_two_different_digits_when_only_to_digit_is_given():
+    probs = _probs({0: {3: 0.95}, 1: {7: 0.8}, 2: {3: 0.7}, 3: {1: 0.6}}, 4)  # the most confident of all is a 3
+    i, j, info = choose_endpoints(probs, None, 3)
+    assert (info["to_digit"], info["from_digit"]) == (3, 7)  # not the 3 that was most confident
+    assert (i, j) == (1, 0) and info["from_reads"] == 7 and info["to_reads"] == 3
+    assert endpoint_warnings(info, None, 3, 4) == []
 
-    def classifier(x):
-        return x[:, :10]
 
-    latents = torch.full((4, 10), -5.0)
-    latents[0, 3] = 9.0  # most confident of all: a 3
-    latents[1, 7] = 5.0
-    latents[2, 3] = 4.0
-    latents[3, 1] = 2.0
-    cfg = OmegaConf.create({"candidates": 4, "from_digit": None, "to_digit": 3})
-    monkeypatch.setattr(torch, "randn", lambda *args, **kwargs: latents.clone())  # the 4 candidates
-    _, _, info = choose_endpoints(generator_net, classifier, 10, cfg, torch.Generator(), "cpu")
-    assert info["to_digit"] == 3
-    assert info["from_digit"] == 7  # not the 3 that was most confident
+def test_an_endpoint_that_is_not_the_asked_digit_or_is_unsure_is_said():
+    # asked 3 -> 7, but no candidate reads as 3 (the best 3 reads as 8) and the best 7 is unsure
+    probs = _probs({0: {8: 0.6, 3: 0.3}, 1: {7: 0.4, 1: 0.3}, 2: {8: 0.9, 3: 0.05}}, 3)
+    _, _, info = choose_endpoints(probs, 3, 7)
+    assert (info["from_digit"], info["from_reads"], info["to_digit"], info["to_reads"]) == (3, 8, 7, 7)
+    start, end = endpoint_warnings(info, 3, 7, 3)
+    assert "the start frame reads as 8 (confidence 0.60), not as the asked 3" in start
+    assert "unsure of the end frame: 7 with confidence 0.40" in end
+    assert all("interpolation.candidates" in w and "\n" not in w for w in (start, end))
+
+
+def test_frame_labels_name_the_digit_read_and_its_confidence():
+    digits, confidences, labels = frame_labels(_probs({0: {2: 0.9}, 1: {5: 0.55}}, 2))
+    assert digits == [2, 5] and confidences == [0.9, 0.55]
+    assert labels == ["2\n0.90", "5\n0.55"]
+
+
+@pytest.mark.parametrize("with_classifier", [True, False])
+def test_interpolate_writes_two_labelled_strips_and_warns(tmp_path, caplog, with_classifier):
+    from sweeplab.models.dcgan import Generator
+    from sweeplab.quality import DigitClassifier
+
+    torch.manual_seed(0)
+    generator_net, classifier = Generator(8, 2), DigitClassifier() if with_classifier else None
+    cfg = OmegaConf.create({"frames": 5, "candidates": 6, "from_digit": 3, "to_digit": 7})
+    with caplog.at_level(logging.WARNING):
+        info = interpolate(generator_net, classifier, 8, cfg, seed=0, out_dir=tmp_path, device="cpu")
+    for kind in ("linear", "slerp"):
+        assert (tmp_path / f"interpolation_{kind}.png").read_bytes()[:4] == b"\x89PNG"
+        assert len(info[f"{kind}_norms"]) == 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["interpolation_linear.png", "interpolation_slerp.png"]
+    if with_classifier:  # an untrained classifier on an untrained generator: never a confident 3 and 7
+        assert len(info["slerp_digits"]) == len(info["slerp_confidences"]) == 5
+        assert info["warnings"] and len(caplog.records) == len(info["warnings"])
+        assert all(r.getMessage().startswith("interpolation: ") for r in caplog.records)
+    else:
+        assert info["endpoints"] == "random" and "slerp_digits" not in info and not caplog.records

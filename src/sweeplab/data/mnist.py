@@ -14,7 +14,10 @@ import functools
 import gzip
 import hashlib
 import logging
+import math
 import shutil
+import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,12 +30,13 @@ from sweeplab.errors import ConfigError
 log = logging.getLogger(__name__)
 
 SOURCES = ("mnist", "mnist5k")
-MNIST_FILES = (
-    "train-images-idx3-ubyte",
-    "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte",
-    "t10k-labels-idx1-ubyte",
-)
+#: the four IDX files in ROOT/MNIST/raw: their magic number and the shape of one item
+IDX_FILES = {
+    "train-images-idx3-ubyte": (2051, (28, 28)),
+    "train-labels-idx1-ubyte": (2049, ()),
+    "t10k-images-idx3-ubyte": (2051, (28, 28)),
+    "t10k-labels-idx1-ubyte": (2049, ()),
+}
 
 
 @dataclass
@@ -122,33 +126,101 @@ def _mnist5k_arrays() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _torchvision_mnist(root: Path, download: bool):
-    """(train images, labels), (test images, labels) through torchvision.datasets.MNIST.
+    """(train images, labels), (test images, labels) from the IDX files in ROOT/MNIST/raw.
 
-    Reads existing IDX files in ROOT/MNIST/raw (gzipped ones are unpacked first, so files copied
-    from elsewhere work without their md5 checks); downloads only when they are missing.
+    Gzipped files are unpacked first (so files copied from elsewhere work without their md5 checks);
+    torchvision.datasets.MNIST downloads them only when they are missing and `download` is true.
+    Every file's header and length are checked, so a damaged file is named in one line.
     """
-    from torchvision.datasets import MNIST
-
     raw = root / "MNIST" / "raw"
-    for name in MNIST_FILES:
-        packed = raw / f"{name}.gz"
-        if not (raw / name).exists() and packed.exists():
-            with gzip.open(packed, "rb") as src:  # atomic: a kill never leaves a truncated IDX file
-                artifacts.atomic_write(raw / name, lambda dst: shutil.copyfileobj(src, dst))
-    have_files = all((raw / name).exists() for name in MNIST_FILES)
-    if not have_files and download:
+    _unpack(raw, download)
+    missing = [name for name in IDX_FILES if not (raw / name).exists()]
+    if missing and download:
+        from torchvision.datasets import MNIST
+
         try:
             MNIST(str(root), train=True, download=True)
-        except Exception as exc:  # offline: the error below says what to do
-            log.warning("downloading MNIST into %s failed: %s", root, exc)
-        have_files = all((raw / name).exists() for name in MNIST_FILES)
-    if not have_files:
-        missing = [name for name in MNIST_FILES if not (raw / name).exists()]
+        except Exception as exc:  # noqa: BLE001  (offline, a mirror down, a bad md5: the error below says what to do)
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            log.warning("downloading MNIST into %s failed: %s", root, " ".join(lines) or type(exc).__name__)
+        missing = [name for name in IDX_FILES if not (raw / name).exists()]
+    if missing:
+        why = "could not be downloaded" if download else "data.download=false"
         raise ConfigError(
-            f"data=mnist: MNIST is not in {raw} ({', '.join(missing)} missing) and could not be "
-            f"downloaded; put the four IDX files (.gz or unpacked) there, set data.root=DIR, "
+            f"data=mnist: MNIST is not in {raw} ({', '.join(missing)} missing; {why}); put the four IDX files "
+            f"(.gz or unpacked) there, set data.root=DIR{'' if download else ', allow data.download=true'}, "
             f"or use the offline digits: data=mnist5k"
         )
-    train = MNIST(str(root), train=True, download=False)
-    test = MNIST(str(root), train=False, download=False)
-    return (train.data, train.targets), (test.data, test.targets)
+    parts = []
+    for prefix in ("train", "t10k"):
+        images = _read_idx(raw / f"{prefix}-images-idx3-ubyte", download)
+        labels = _read_idx(raw / f"{prefix}-labels-idx1-ubyte", download)
+        if len(images) != len(labels):
+            raise ConfigError(
+                f"data=mnist: {raw / f'{prefix}-images-idx3-ubyte'} holds {len(images)} images but "
+                f"{raw / f'{prefix}-labels-idx1-ubyte'} {len(labels)} labels; {_what_to_do(download, 'both')}"
+            )
+        parts.append((images, labels))
+    return parts[0], parts[1]
+
+
+def _what_to_do(download: bool, which: str = "it") -> str:
+    if download:
+        return f"delete {which} and rerun to download {which} again, or put a good copy there"
+    return f"put a good copy there (or delete {which} and rerun with data.download=true)"
+
+
+def _unpack(raw: Path, download: bool) -> None:
+    """Unpack each NAME.gz whose NAME is missing; a damaged archive or a read-only dir is one line."""
+    for name in IDX_FILES:
+        packed = raw / f"{name}.gz"
+        if (raw / name).exists() or not packed.exists():
+            continue
+        try:
+            with gzip.open(packed, "rb") as src:  # atomic: a kill or a bad archive never leaves a truncated file
+                artifacts.atomic_write(raw / name, lambda dst, src=src: shutil.copyfileobj(src, dst))
+        except PermissionError:
+            raise ConfigError(
+                f"data=mnist: cannot unpack {packed} into {raw} (permission denied); unpack it there yourself "
+                "or set data.root to a writable copy"
+            ) from None
+        except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile, a truncated stream, a bad CRC
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ConfigError(
+                f"data=mnist: {packed} is not a readable gzip file ({reason}); {_what_to_do(download)}"
+            ) from None
+
+
+def _read_idx(path: Path, download: bool) -> torch.Tensor:
+    """An IDX file's tensor (uint8 images or int64 labels), after checking its header and length."""
+    from torchvision.datasets.mnist import read_image_file, read_label_file
+
+    magic, shape = IDX_FILES[path.name]
+    header_size = 4 * (2 + len(shape))
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            header = f.read(header_size)
+    except OSError as exc:
+        raise ConfigError(
+            f"data=mnist: cannot read {path} ({exc.strerror}); make it readable or set data.root"
+        ) from None
+    if len(header) < header_size:
+        problem = f"{size} bytes, shorter than its header"
+    else:
+        found, count, *dims = struct.unpack(f">{2 + len(shape)}I", header)
+        expected = header_size + count * math.prod(shape)
+        if found != magic:
+            problem = f"magic number {found}, not {magic}"
+        elif tuple(dims) != shape:
+            problem = f"images of {'x'.join(map(str, dims))} pixels, not 28x28"
+        elif size != expected:
+            problem = (
+                f"{size} bytes where its header promises {expected}: {'truncated' if size < expected else 'too long'}"
+            )
+        else:
+            tensor = read_image_file(str(path)) if shape else read_label_file(str(path))
+            if shape or len(tensor) == 0 or int(tensor.max()) <= 9:
+                return tensor
+            problem = f"labels up to {int(tensor.max())}, not digits 0-9"
+    raise ConfigError(f"data=mnist: {path} is not an MNIST IDX file ({problem}); {_what_to_do(download)}")

@@ -1,147 +1,189 @@
-"""Latent interpolation: 9 frames between two latent vectors, linear and slerp, one PNG strip each.
+"""task=interpolate: the interpolation strips of a trained GAN, from its checkpoint.
 
-Runs at the end of GAN training, and on demand from a checkpoint:
-`sweeplab task=interpolate ckpt=RUN_DIR` (the run's checkpoint.pt) writes the strips and a
-summary.json into its own run dir. The endpoints are chosen among `interpolation.candidates`
-random latents so that the quality classifier reads them confidently as two different digits.
+`sweeplab task=interpolate ckpt=RUN_DIR` (the run's checkpoint.pt, or the file itself) writes the
+two strips and a summary.json into its own run dir (sweeplab.quality.interpolation).
+
+The checkpoint is untrusted input (a shared or downloaded run dir): it is loaded with
+`weights_only=True`, so a file carrying any Python object beyond tensors and plain containers is
+refused instead of run. The generator is built from the shapes of its weights; the saved config
+only has to agree with them, and gives the data split and classifier settings (whose values are
+checked). Paths come from this command's config, never from the file.
 """
 
 import logging
+import os
+import pickle
 from pathlib import Path
 
 import torch
 from omegaconf import DictConfig, OmegaConf
-from torchvision.utils import make_grid, save_image
 
 from sweeplab import artifacts
 from sweeplab.config import validate_interpolation
+from sweeplab.contract import CHECKPOINT_FILE
 from sweeplab.device import resolve_device
 from sweeplab.errors import ConfigError
-from sweeplab.interpolation import path as latent_path
 
 log = logging.getLogger(__name__)
 
-KINDS = ("linear", "slerp")
-
-
-def strip_file(kind: str) -> str:
-    return f"interpolation_{kind}.png"
-
-
-def save_grid(images: torch.Tensor, path: Path, nrow: int) -> None:
-    """Images in [-1, 1] -> one PNG grid, written atomically."""
-    grid = make_grid(images.detach().cpu(), nrow=nrow, padding=2, normalize=True, value_range=(-1, 1))
-    artifacts.atomic_write(path, lambda f: save_image(grid, f, format="png"))
-
-
-@torch.no_grad()
-def choose_endpoints(generator_net, classifier, latent_size, interp_cfg, rng: torch.Generator, device):
-    """Two latents whose images the classifier reads as two different digits, as confidently as possible."""
-    z = torch.randn(interp_cfg.candidates, latent_size, generator=rng).to(device)
-    probs = torch.softmax(classifier(generator_net(z)), dim=1)
-    confidence, predicted = probs.max(dim=1)
-
-    first, fixed_second = interp_cfg.from_digit, interp_cfg.to_digit
-    if first is not None:
-        i = int(probs[:, first].argmax())
-    else:  # the most confident candidate that does not read as a requested `to_digit`
-        allowed = confidence if fixed_second is None else confidence.masked_fill(predicted == fixed_second, -1.0)
-        i = int(allowed.argmax())
-        first = int(predicted[i])
-        if first == fixed_second:  # every candidate reads as to_digit: take the next most likely digit
-            others = probs[i].clone()
-            others[fixed_second] = -1.0
-            first = int(others.argmax())
-
-    second = interp_cfg.to_digit
-    if second is not None:
-        j = int(probs[:, second].argmax())
-    else:
-        scores = torch.where(predicted != first, confidence, torch.full_like(confidence, -1.0))
-        j = int(scores.argmax())
-        if scores[j] < 0:  # every candidate reads as `first` (mode collapse): the one least like it
-            j = int(probs[:, first].argmin())
-        others = probs[j].clone()
-        others[first] = -1.0
-        second = int(others.argmax())
-    return z[i], z[j], {
-        "from_digit": first,
-        "to_digit": second,
-        "from_confidence": round(float(probs[i, first]), 4),
-        "to_confidence": round(float(probs[j, second]), 4),
-    }
-
-
-@torch.no_grad()
-def interpolate(generator_net, classifier, latent_size, interp_cfg, seed: int, out_dir: Path, device) -> dict:
-    """Write both strips into out_dir; return what the classifier reads along each path."""
-    generator_net.eval()
-    rng = torch.Generator().manual_seed(seed)
-    if classifier is None:  # no quality classifier: two random latents
-        z0, z1 = torch.randn(2, latent_size, generator=rng).to(device)
-        info = {"endpoints": "random"}
-    else:
-        classifier = classifier.to(device).eval()
-        z0, z1, info = choose_endpoints(generator_net, classifier, latent_size, interp_cfg, rng, device)
-        info["endpoints"] = "classifier"
-    for kind in KINDS:
-        zs = latent_path(z0.cpu(), z1.cpu(), interp_cfg.frames, kind).to(device)
-        images = generator_net(zs)
-        save_grid(images, out_dir / strip_file(kind), nrow=interp_cfg.frames)
-        info[f"{kind}_norms"] = [round(float(n), 3) for n in zs.norm(dim=1)]
-        if classifier is not None:
-            info[f"{kind}_digits"] = classifier(images).argmax(1).tolist()
-    log.info(
-        "interpolation %s -> %s: linear reads %s, slerp reads %s",
-        info.get("from_digit"), info.get("to_digit"), info.get("linear_digits"), info.get("slerp_digits"),
-    )
-    return info
+NOT_OURS = "use the checkpoint.pt of a sweeplab task=gan run"
+_MISSING = object()
+#: the saved settings the strips depend on: the data split and the classifier (kind, allowed values)
+SAVED_SETTINGS = {
+    "gan.latent_size": "positive",
+    "gan.width": "positive",
+    "data.name": "source",
+    "data.split_seed": "non-negative",
+    "data.classifier_size": "positive",
+    "data.reference_size": "positive",
+    "data.train_size": "positive, null or absent",
+    "quality.classifier_steps": "positive",
+    "quality.classifier_batch_size": "positive",
+    "quality.classifier_seed": "non-negative",
+}
 
 
 def checkpoint_path(ckpt) -> Path:
     if ckpt is None or str(ckpt) in ("", "???"):
         raise ConfigError("task=interpolate needs ckpt=PATH: a GAN run dir or its checkpoint.pt")
     path = Path(str(ckpt)).expanduser()
-    if path.is_dir():
-        path = path / artifacts.CHECKPOINT_FILE
-    if not path.is_file():
-        raise ConfigError(f"ckpt={ckpt}: no GAN checkpoint there (expected a run dir holding {artifacts.CHECKPOINT_FILE}, or the file)")
+    try:
+        if path.is_dir():
+            if not os.access(path, os.R_OK | os.X_OK):
+                raise PermissionError(13, "Permission denied", str(path))
+            path = path / CHECKPOINT_FILE
+        found = path.is_file()
+    except PermissionError:
+        raise ConfigError(
+            f"ckpt={ckpt}: permission denied; make it readable for this user or copy the run dir"
+        ) from None
+    if not found:
+        raise ConfigError(
+            f"ckpt={ckpt}: no GAN checkpoint there (expected a run dir holding {CHECKPOINT_FILE}, or the file)"
+        )
     return path
+
+
+def read_checkpoint(path: Path) -> dict:
+    """The checkpoint's tensors and plain containers; anything else refused in one line."""
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except PermissionError:
+        raise ConfigError(f"ckpt={path}: permission denied; make it readable for this user or copy it") from None
+    except pickle.UnpicklingError as exc:
+        if "global" in str(exc).lower():  # a reference to a Python callable: what a code payload needs
+            raise ConfigError(
+                f"ckpt={path} holds Python objects beyond tensors and plain containers; refused, since loading "
+                f"it could run code hidden in it ({NOT_OURS})"
+            ) from None
+        raise ConfigError(f"ckpt={path} is not a readable checkpoint (damaged or another format); {NOT_OURS}") from None
+    except Exception as exc:  # noqa: BLE001  (truncated, empty, not a torch file at all)
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:120]
+        raise ConfigError(f"ckpt={path} is not a readable checkpoint ({reason}); {NOT_OURS}") from None
+    if not isinstance(checkpoint, dict):
+        raise ConfigError(f"ckpt={path} holds a {type(checkpoint).__name__}, not a GAN checkpoint; {NOT_OURS}")
+    for key in ("generator", "config"):
+        if not isinstance(checkpoint.get(key), dict):
+            raise ConfigError(f"ckpt={path} lacks its {key!r} entry, so it is not a GAN checkpoint; {NOT_OURS}")
+    return checkpoint
+
+
+def saved_settings(checkpoint: dict, path: Path) -> dict:
+    """{key: value} of the saved settings the strips depend on, each present and of an allowed value.
+
+    Read from the plain dict (never through OmegaConf, which would resolve `${...}` in a crafted file).
+    """
+    from sweeplab.data.mnist import SOURCES
+
+    allowed = {
+        "positive": (lambda v: type(v) is int and v > 0, "a positive integer"),
+        "non-negative": (lambda v: type(v) is int and v >= 0, "a non-negative integer"),
+        "positive, null or absent": (lambda v: v is None or (type(v) is int and v > 0), "null or a positive integer"),
+        "source": (lambda v: v in SOURCES, "one of " + ", ".join(SOURCES)),
+    }
+    settings = {}
+    for key, kind in SAVED_SETTINGS.items():
+        node = checkpoint["config"]
+        for part in key.split("."):
+            node = node.get(part, _MISSING) if isinstance(node, dict) else _MISSING
+        if node is _MISSING and kind.endswith("absent"):
+            node = None
+        elif node is _MISSING:
+            raise ConfigError(f"ckpt={path}: its config lacks {key}, so it is not a GAN checkpoint; {NOT_OURS}")
+        ok, what = allowed[kind]
+        if not ok(node):
+            raise ConfigError(f"ckpt={path}: its config has {key}={node!r:.40}, which must be {what}; {NOT_OURS}")
+        settings[key] = node
+    return settings
+
+
+def build_generator(checkpoint: dict, saved: dict, path: Path):
+    """The DCGAN generator sized by its weights (the config only has to agree), with those weights."""
+    from sweeplab.models.dcgan import Generator
+
+    state = checkpoint["generator"]
+    first = state.get("net.0.weight")  # ConvTranspose2d(latent_size, 4 * width, 4): (latent, 4 * width, 4, 4)
+    if not isinstance(first, torch.Tensor) or first.dim() != 4 or first.shape[1] % 4:
+        raise ConfigError(f"ckpt={path}: its generator weights are not those of the DCGAN generator; {NOT_OURS}")
+    latent_size, width = first.shape[0], first.shape[1] // 4
+    if (latent_size, width) != (saved["gan.latent_size"], saved["gan.width"]):
+        raise ConfigError(
+            f"ckpt={path}: its generator weights are of gan.latent_size={latent_size} gan.width={width} but its "
+            f"config says gan.latent_size={saved['gan.latent_size']} gan.width={saved['gan.width']}; the file was "
+            f"edited or damaged ({NOT_OURS})"
+        )
+    generator_net = Generator(latent_size, width)
+    try:
+        generator_net.load_state_dict(state)
+    except (RuntimeError, TypeError, KeyError, AttributeError) as exc:  # wrong shapes, names or types
+        reason = str(exc).splitlines()[0][:160]
+        raise ConfigError(f"ckpt={path}: its generator weights do not fit the DCGAN generator ({reason}); {NOT_OURS}")
+    return generator_net
 
 
 def run(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
     from sweeplab.data.mnist import load_digits
-    from sweeplab.models.dcgan import Generator
-    from sweeplab.quality import load_or_train_classifier
+    from sweeplab.quality import interpolation
+    from sweeplab.quality.classifier import check_cache_dir, load_or_train_classifier
 
     path = checkpoint_path(cfg.get("ckpt"))
     validate_interpolation(cfg)
     device = resolve_device(cfg.trainer.device)
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-        saved = OmegaConf.create(checkpoint["config"])
-        state = checkpoint["generator"]
-    except Exception as exc:
-        raise ConfigError(f"ckpt={path} is not a GAN checkpoint written by sweeplab task=gan ({type(exc).__name__})") from exc
-    generator_net = Generator(saved.gan.latent_size, saved.gan.width)
-    generator_net.load_state_dict(state)
-    generator_net.to(device)
+    check_cache_dir(cfg.quality.cache_dir)
+    checkpoint = read_checkpoint(path)
+    saved = saved_settings(checkpoint, path)
+    generator_net = build_generator(checkpoint, saved, path).to(device)
 
-    summary = {
-        "status": "running",
-        "task": "interpolate",
-        "ckpt": str(path),
-        "seed": cfg.seed,
-        "frames": cfg.interpolation.frames,
-        "device": str(device),
-        "overrides": overrides,
-        "error": None,
-    }
-    summary = artifacts.update_summary(out_dir, **summary)  # keeps the runner's `config`
-    quality_cfg = OmegaConf.merge(saved.quality, {"cache_dir": cfg.quality.cache_dir})
-    classifier, classifier_info = load_or_train_classifier(load_digits(saved.data), quality_cfg)
-    info = interpolate(generator_net, classifier, saved.gan.latent_size, cfg.interpolation, cfg.seed, out_dir, device)
+    summary = artifacts.update_summary(  # keeps the runner's `config`
+        out_dir,
+        status="running",
+        task="interpolate",
+        ckpt=str(path),
+        seed=cfg.seed,
+        frames=cfg.interpolation.frames,
+        device=str(device),
+        overrides=overrides,
+        error=None,
+    )
+    # the split and the classifier of the checkpoint's run; where the files live is this machine's business
+    data_cfg = OmegaConf.create(
+        {key.split(".")[1]: value for key, value in saved.items() if key.startswith("data.")}
+        | {"root": cfg.data.root, "download": cfg.data.download}
+    )
+    quality_cfg = OmegaConf.create(
+        {key.split(".")[1]: value for key, value in saved.items() if key.startswith("quality.")}
+        | {"cache_dir": cfg.quality.cache_dir}
+    )
+    classifier, classifier_info = load_or_train_classifier(load_digits(data_cfg), quality_cfg)
+    info = interpolation.interpolate(
+        generator_net, classifier, generator_net.latent_size, cfg.interpolation, cfg.seed, out_dir, device
+    )
     summary.update(status="completed", interpolation=info, **classifier_info)
-    summary = artifacts.update_summary(out_dir, **summary)  # keeps the runner's `config`
-    log.info("wrote %s and %s in %s", strip_file("linear"), strip_file("slerp"), out_dir)
+    summary = artifacts.update_summary(out_dir, **summary)
+    log.info("wrote %s in %s", " and ".join(interpolation.strip_file(kind) for kind in interpolation.KINDS), out_dir)
     return summary
+
+
+# Until tasks/gan.py calls quality.evaluate_generator: its old imports keep working (then delete these two lines).
+from sweeplab.quality.generation import save_grid  # noqa: F401
+from sweeplab.quality.interpolation import interpolate  # noqa: F401

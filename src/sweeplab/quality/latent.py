@@ -1,4 +1,4 @@
-"""Paths between two latent vectors: linear and spherical.
+"""Paths through the latent space between two vectors: linear and spherical (the math of the interpolation strips).
 
 Gaussian latents in d dimensions live near the shell of radius sqrt(d); a straight line between two
 of them cuts through the inside (its midpoint is about 1/sqrt(2) as long), where the generator saw
