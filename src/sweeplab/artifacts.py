@@ -7,19 +7,14 @@ written. docs/ARTIFACTS.md describes the files.
 import csv
 import io
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
-import torch
-
-METRICS_FILE = "metrics.csv"
-SUMMARY_FILE = "summary.json"
-CHECKPOINT_FILE = "checkpoint.pt"
-CURVES_FILE = "curves.png"
-ERROR_FILE = "error.txt"
+from sweeplab.contract import SUMMARY_FILE, read_summary
 
 
 def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
@@ -43,22 +38,26 @@ def write_text(path: Path, text: str) -> None:
 
 
 def write_json(path: Path, data: dict) -> None:
-    write_text(path, json.dumps(data, indent=2, default=str) + "\n")
+    """Strict JSON: a non-finite number (a diverged loss) is written as null, which every reader takes."""
+    text = json.dumps(_finite(data), indent=2, default=str, allow_nan=False)
+    write_text(path, text + "\n")
 
 
-def read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError):
+def _finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def update_summary(run_dir: Path, **fields) -> dict:
     """Merge `fields` into the run's summary.json (creating it) and return the whole summary."""
-    path = Path(run_dir) / SUMMARY_FILE
-    summary = read_json(path) or {}
+    summary = read_summary(run_dir) or {}
     summary.update(fields)
-    write_json(path, summary)
+    write_json(Path(run_dir) / SUMMARY_FILE, summary)
     return summary
 
 
@@ -71,4 +70,6 @@ def write_csv(path: Path, columns: Sequence[str], rows: Sequence[dict]) -> None:
 
 
 def save_torch(path: Path, obj) -> None:
+    import torch  # only a training run writes checkpoints
+
     atomic_write(path, lambda f: torch.save(obj, f))

@@ -1,24 +1,72 @@
-"""Reading a run's checkpoint back, for resuming: only into a run of the same config."""
+"""A run's checkpoint.pt: written atomically, read back only as tensors and plain containers.
 
+Loading uses `torch.load(weights_only=True)`: a checkpoint is data, never code, so a run or sweep
+dir shared by someone else cannot run anything when it is resumed. Everything a checkpoint holds
+(state_dicts, RNG states as byte tensors, metrics rows, the config as a dict) is of those types.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import time
 from pathlib import Path
 
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from sweeplab.errors import ConfigError
-from sweeplab.finished import as_recorded, same_run
+from sweeplab import artifacts
+from sweeplab.contract import as_recorded, same_run
+from sweeplab.errors import ConfigError, UsageError
+
+log = logging.getLogger(__name__)
 
 
-def load_for_resume(path: Path, cfg: DictConfig, resumable_changes, device) -> dict:
-    """The checkpoint at `path`, if it was written by a run of `cfg` (up to `resumable_changes`)
-    on the same kind of device (the random state of a CUDA generator cannot continue on a CPU)."""
-    checkpoint = torch.load(path, map_location=device, weights_only=False)
+def read(path: Path, map_location="cpu") -> dict:
+    """The checkpoint at `path` as data; UsageError (one line) when it is not a sweeplab checkpoint."""
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError:
+        raise UsageError(
+            f"{path} holds objects other than tensors and plain containers, so it was not loaded "
+            "(it could run code); use a checkpoint written by sweeplab"
+        ) from None
+    if not isinstance(checkpoint, dict):
+        raise UsageError(f"{path} is not a sweeplab checkpoint (no dict of state at its top)")
+    return checkpoint
+
+
+def save(path: Path, state: dict, cfg: DictConfig, device: torch.device) -> None:
+    """Write `state` plus what every resume checks: the config and the device type."""
+    state = {**state, "device_type": device.type, "config": OmegaConf.to_container(cfg, resolve=True)}
+    artifacts.save_torch(path, state)
+
+
+def load_for_resume(path: Path, cfg: DictConfig, resumable_changes, device) -> dict | None:
+    """The checkpoint at `path`, if it was written by a run of `cfg` (up to `resumable_changes`) on the
+    same kind of device (the random state of a CUDA generator cannot continue on a CPU).
+
+    An unreadable file (truncated, empty: a disk that filled, a copy cut short) is moved aside and
+    None returned, so that the run starts over instead of failing on every rerun.
+    """
+    try:
+        checkpoint = read(path, map_location=device)
+    except UsageError:
+        raise
+    except Exception as exc:  # noqa: BLE001 -- torch raises many kinds for a damaged file
+        aside = path.with_name(f"{path.name}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}")
+        path.rename(aside)
+        log.warning("%s is unreadable (%s): moved to %s; the run starts over", path, _first_line(exc), aside.name)
+        return None
     saved_on = checkpoint.get("device_type")
     if saved_on is not None and saved_on != torch.device(device).type:
         raise ConfigError(
             f"{path} was written on {saved_on} and its random state cannot continue on "
             f"{torch.device(device).type}; resume with trainer.device={saved_on} or choose a new output dir"
         )
+    if not isinstance(checkpoint.get("config"), dict):
+        raise UsageError(f"{path} records no config; it is not a sweeplab checkpoint: move it away to start over")
+    # The saved config is only compared with the run's, never used to build anything.
     saved = OmegaConf.create(checkpoint["config"])
     current = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
     for key in resumable_changes:  # e.g. more steps or epochs continue the same run
@@ -29,3 +77,7 @@ def load_for_resume(path: Path, cfg: DictConfig, resumable_changes, device) -> d
             "resume with the same settings or choose a new output dir (hydra.run.dir=...)"
         )
     return checkpoint
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -54,7 +54,7 @@ def one_of(key: str, choices) -> tuple[str, Callable, str]:
 
 def validate_common(cfg: DictConfig, tasks) -> None:
     require(cfg, *one_of("task", tasks))
-    require(cfg, "seed", lambda v: _is_int(v) and v >= 0, "a non-negative integer")
+    require(cfg, "seed", lambda v: _is_int(v) and 0 <= v < 2**63, "a non-negative integer below 2**63")
     require(
         cfg,
         "trainer.device",
@@ -65,28 +65,18 @@ def validate_common(cfg: DictConfig, tasks) -> None:
 
 def validate_palindrome(cfg: DictConfig) -> None:
     from sweeplab.data.palindrome import ENCODINGS
-    from sweeplab.models import RECURRENT_MODELS
     from sweeplab.models.init import INIT_SCHEMES
-    from sweeplab.optim import OPTIMIZERS
 
     if "name" in cfg.get("data", {}):  # an MNIST data option (data=mnist, data=mnist5k)
         raise ConfigError(f"data={cfg.data.name} is for task=gan; the palindrome task takes data=palindrome")
     require(cfg, "seq_len", lambda v: _is_int(v) and v >= 2, "an integer >= 2 (the palindrome length T)")
-    require(cfg, *one_of("model.name", list(RECURRENT_MODELS)))
+    require(cfg, "model._target_", lambda v: isinstance(v, str), "the model class (choose one with model=NAME)")
     require(cfg, *positive_int("model.hidden_size"))
     require(cfg, *one_of("model.init", INIT_SCHEMES))
-    if cfg.model.name == "lstm_triton":
-        from sweeplab.models.lstm_triton import MAX_HIDDEN, PRECISIONS
-
-        require(cfg, "model.hidden_size", _power_of_two(16, MAX_HIDDEN), f"a power of two from 16 to {MAX_HIDDEN}")
-        require(cfg, *one_of("model.precision", PRECISIONS))
-        require(cfg, "model.block_b", _power_of_two(16, 64), "16, 32 or 64")
-        require(cfg, "model.num_warps", _power_of_two(1, 16), "1, 2, 4, 8 or 16")
     require(cfg, *one_of("data.encoding", ENCODINGS))
     require(cfg, *positive_int("data.eval_size"))
-    require(cfg, *one_of("optim.name", list(OPTIMIZERS)))
+    validate_optim(cfg)
     for check in (
-        positive_number("optim.lr"),
         positive_int("trainer.steps"),
         positive_int("trainer.batch_size"),
         positive_int("trainer.eval_every"),
@@ -96,6 +86,17 @@ def validate_palindrome(cfg: DictConfig) -> None:
         require(cfg, *check)
     require(cfg, *one_of("trainer.cuda_graph", [True, False, "auto"]))
     require(cfg, "trainer.num_threads", lambda v: v is None or (_is_int(v) and v > 0), "a positive integer or null")
+    require(cfg, "trainer.early_stop", lambda v: isinstance(v, bool), "true or false")
+    require(cfg, *positive_int("trainer.patience"))
+
+
+def validate_optim(cfg: DictConfig) -> None:
+    """The optimizer group's ranges (its keys and types are checked against the class: sweeplab.build)."""
+    require(cfg, "optim._target_", lambda v: isinstance(v, str), "the optimizer class (choose one with optim=NAME)")
+    require(cfg, *positive_number("optim.lr"))
+    for key in ("optim.weight_decay", "optim.momentum"):
+        if key.split(".")[1] in cfg.optim:
+            require(cfg, key, lambda v: _is_number(v) and 0 <= v < math.inf, "a number >= 0")
 
 
 def validate_gan(cfg: DictConfig) -> None:
@@ -104,9 +105,7 @@ def validate_gan(cfg: DictConfig) -> None:
     require(cfg, *one_of("gan.name", ["dcgan"]))
     require(cfg, "gan.latent_size", lambda v: _is_int(v) and v > 0, "a positive integer (the latent size, 100 in DCGAN)")
     require(cfg, *positive_int("gan.width"))
-    require(cfg, *positive_number("gan.lr"))
-    for key in ("gan.beta1", "gan.beta2"):
-        require(cfg, key, lambda v: isinstance(v, (int, float)) and 0 <= v < 1, "a number in [0, 1)")
+    validate_optim(cfg)
     require(cfg, *one_of("data.name", SOURCES))
     require(cfg, "data.split_seed", lambda v: _is_int(v) and v >= 0, "a non-negative integer")
     require(cfg, *positive_int("data.classifier_size"))

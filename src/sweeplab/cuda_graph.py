@@ -4,7 +4,7 @@ These small models launch hundreds of tiny kernels per step (the recurrent model
 step, forward and backward; the DCGAN three network passes and two optimizer updates), so on a GPU
 the step is bound by the CPU's launch overhead, not by arithmetic. A CUDA graph launches the whole
 step (forward, loss, backward, clipping, optimizer update) at once. The arithmetic is the same as
-the eager step's (`tasks.palindrome.train_step`, `tasks.gan.train_step`); only the launching differs.
+the eager step's (each task's `compute`); only the launching differs.
 
 Follows the whole-network capture recipe of the PyTorch CUDA-graph docs: static input buffers, a
 few warm-up steps on a side stream (they allocate the gradients and optimizer state), then capture.
@@ -14,7 +14,6 @@ the same stream.
 """
 
 import torch
-import torch.nn.functional as F
 
 from sweeplab.errors import ConfigError
 
@@ -93,60 +92,24 @@ def capture(step, modules, optimizers, device: torch.device, warmup_steps: int =
     return graph, outputs
 
 
-class GraphedTrainStep:
-    """The palindrome step. Call it to train on a fresh batch; returns (loss, correct) device tensors."""
+class GraphedStep:
+    """A training step `compute(*inputs) -> outputs` on fixed-shape inputs, replayed as one CUDA graph.
 
-    def __init__(self, model, optimizer, data, batch_size: int, max_norm: float, warmup_steps: int = 3):
-        device = data.device
-        self.data, self.batch_size = data, batch_size
-        set_capturable(optimizer, True, device)
-        # Static buffers: each step copies its batch in. Zeros, so that no random numbers are drawn.
-        self.inputs = torch.zeros(batch_size, data.seq_len - 1, data.input_size, device=device)
-        self.targets = torch.zeros(batch_size, dtype=torch.long, device=device)
-        params = list(model.parameters())
+    Built from the first inputs (their shapes and memory layout). Each call copies its inputs into the
+    graph's static buffers and replays; the inputs are drawn by the caller, outside the graph, with
+    the same calls as the eager step, so graphed and eager runs draw the same random numbers.
+    """
 
-        def step():
-            logits = model(self.inputs)
-            loss = F.cross_entropy(logits, self.targets)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, max_norm)
-            optimizer.step()
-            return loss.detach(), (logits.detach().argmax(dim=1) == self.targets).sum()
+    def __init__(self, compute, inputs, modules, optimizers, warmup_steps: int = 3):
+        device = inputs[0].device
+        for optimizer in optimizers:
+            set_capturable(optimizer, True, device)
+        # Static buffers; zeros, so that building the graph draws no random numbers.
+        self.inputs = [torch.zeros_like(t) for t in inputs]
+        self.graph, self.outputs = capture(lambda: compute(*self.inputs), modules, optimizers, device, warmup_steps)
 
-        self.graph, (self.loss, self.correct) = capture(step, [model], [optimizer], device, warmup_steps)
-
-    def __call__(self) -> tuple[torch.Tensor, torch.Tensor]:
-        inputs, targets = self.data.sample(self.batch_size)
-        self.inputs.copy_(inputs)
-        self.targets.copy_(targets)
+    def __call__(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        for static, tensor in zip(self.inputs, inputs):
+            static.copy_(tensor)
         self.graph.replay()
-        return self.loss, self.correct
-
-
-class GraphedGANStep:
-    """The DCGAN step (`tasks.gan.train_step`). Call it with a batch of real images; returns its stats."""
-
-    def __init__(self, train_step, nets, real_like: torch.Tensor, latent_size: int, warmup_steps: int = 3):
-        generator_net, discriminator, opt_g, opt_d = nets
-        device = real_like.device
-        for opt in (opt_g, opt_d):
-            set_capturable(opt, True, device)
-        self.latent_size = latent_size
-        # Static buffers of a real batch's shape and memory layout; zeros, so no random draws.
-        self.real = torch.zeros_like(real_like)
-        self.noise = torch.zeros(real_like.size(0), latent_size, device=device)
-        self.graph, self.stats = capture(
-            lambda: train_step(generator_net, discriminator, opt_g, opt_d, self.real, self.noise),
-            [generator_net, discriminator],
-            [opt_g, opt_d],
-            device,
-            warmup_steps,
-        )
-
-    def __call__(self, real: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        # The same draw as the eager step's, outside the graph: both runs see the same noise.
-        noise = torch.randn(real.size(0), self.latent_size, device=real.device)
-        self.real.copy_(real)
-        self.noise.copy_(noise)
-        self.graph.replay()
-        return self.stats
+        return self.outputs

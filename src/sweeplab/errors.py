@@ -1,7 +1,11 @@
-"""The one exception type for user mistakes."""
+"""The exceptions for user mistakes: Hydra prints only their one-line message and exits non-zero."""
 
 from hydra.errors import CompactHydraException
 
 
-class ConfigError(CompactHydraException):
-    """A bad setting. Hydra prints only its one-line message (no traceback) and exits non-zero."""
+class UsageError(CompactHydraException):
+    """A mistake in how sweeplab is used (a busy or foreign dir, an unusable file): one line, no traceback."""
+
+
+class ConfigError(UsageError):
+    """A bad setting (a value, a missing or unknown key, a combination)."""

@@ -1,4 +1,4 @@
-"""What a run dir already holds: shared by the runner and the resumable sweeper (no torch import).
+"""What to do with a run dir: run, skip or refuse. Shared by the runner and the sweepers (no torch import).
 
 A dir whose summary.json records another config is never touched: not rerun, not overwritten.
 A finished run (`completed`, `diverged`) of the same config is kept as it is; any other state
@@ -6,55 +6,29 @@ A finished run (`completed`, `diverged`) of the same config is kept as it is; an
 """
 
 import copy
-import json
 import os
 from pathlib import Path
 from typing import Any
 
-#: summary.json statuses of a finished run: it is kept as it is, never run again
-FINISHED = ("completed", "diverged")
+from sweeplab.contract import CHECKPOINT_FILE, FINISHED, as_recorded, read_summary, same_run
 
 
-#: settings of how a run executes, not of what it computes: a run is the same run under other
-#: values, so it resumes or is kept; a run recorded before one of them existed still matches
-EXECUTION_ONLY = (
-    "trainer.num_threads",
-    "trainer.cuda_graph",
-    "trainer.channels_last",
-    "model.block_b",  # model=lstm_triton's launch settings
-    "model.num_warps",
-)
-
-
-def as_recorded(config: Any) -> Any:
-    """A resolved config as summary.json records it (JSON), so that the two compare equal."""
-    return json.loads(json.dumps(config, default=str))
-
-
-def same_run(recorded: dict, config: dict) -> bool:
-    """Whether two resolved configs (as recorded) describe the same run, up to EXECUTION_ONLY."""
-    return _without_execution_only(recorded) == _without_execution_only(config)
-
-
-def _without_execution_only(config: dict) -> dict:
-    config = json.loads(json.dumps(config))  # a deep copy
-    for key in EXECUTION_ONLY:
-        *parents, leaf = key.split(".")
-        node = config
-        for parent in parents:
-            node = node.get(parent) if isinstance(node, dict) else None
-        if isinstance(node, dict):
-            node.pop(leaf, None)
-    return config
-
-
-def read_summary(run_dir: Path) -> dict | None:
-    """The run's summary.json, or None when it is missing or unreadable."""
-    try:
-        summary = json.loads((Path(run_dir) / "summary.json").read_text())
-    except (OSError, ValueError):
+def recorded_config(run_dir: Path) -> dict | None:
+    """The config a run dir was started with: from summary.json, or, when that is unreadable (a torn or
+    edited file), from its checkpoint, so that a damaged summary never lets another config in."""
+    summary = read_summary(run_dir)
+    if summary is not None and isinstance(summary.get("config"), dict):
+        return summary["config"]
+    checkpoint_file = Path(run_dir) / CHECKPOINT_FILE
+    if not checkpoint_file.is_file():
         return None
-    return summary if isinstance(summary, dict) else None
+    from sweeplab.checkpoint import read  # torch: only for a dir whose summary is damaged
+
+    try:
+        config = read(checkpoint_file).get("config")
+    except Exception:  # noqa: BLE001 -- an unreadable checkpoint records nothing
+        return None
+    return config if isinstance(config, dict) else None
 
 
 def refusal(run_dir: Path) -> str:
@@ -67,12 +41,12 @@ def refusal(run_dir: Path) -> str:
 
 def job_state(run_dir: Path, config: Any) -> tuple[str, str]:
     """(state, action) for running `config` (resolved) in `run_dir`: action is run, skip or refuse."""
+    recorded = recorded_config(run_dir)
+    if recorded is not None and not same_run(recorded, as_recorded(config)):
+        return "conflict", "refuse"
     summary = read_summary(run_dir)
     if summary is None:
         return ("incomplete" if Path(run_dir).exists() else "new"), "run"
-    recorded = summary.get("config")
-    if recorded is not None and not same_run(recorded, as_recorded(config)):
-        return "conflict", "refuse"
     status = str(summary.get("status"))
     return status, ("skip" if status in FINISHED else "run")
 

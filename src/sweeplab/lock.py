@@ -15,12 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sweeplab.contract import LOCK_FILE
-from sweeplab.errors import ConfigError
+from sweeplab.errors import UsageError
 
 
 @contextlib.contextmanager
 def hold(directory: Path, what: str = "run dir") -> Iterator[None]:
-    """Hold `directory`'s lock, or raise ConfigError naming the process that holds it."""
+    """Hold `directory`'s lock, or raise UsageError naming the process that holds it."""
     path = Path(directory) / LOCK_FILE
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -28,7 +28,7 @@ def hold(directory: Path, what: str = "run dir") -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
-            raise ConfigError(
+            raise UsageError(
                 f"{directory} is in use by {holder}: a {what} has one writer at a time; "
                 "wait for it to finish, or choose another dir"
             ) from None

@@ -1,56 +1,97 @@
-"""Run one job: validate, skip it if already finished, run the task, record any failure.
+"""Run one job: lock its dir, decide run/skip/refuse, run the task, record any failure.
 
-A dir that holds a run of another config is refused before anything is written; a finished run
-(`completed`, `diverged`) of the same config is kept as it is; any other (`running`: killed or
-preempted; `failed`) is run again, and the task continues from its checkpoint (sweeplab.finished).
+The runner holds the dir's lock (sweeplab.lock) for the whole job, so a second process that would
+write into it is refused in one line. Then, before anything is written, it decides from what the dir
+records (sweeplab.finished): a run of another config is refused; a finished run (`completed`,
+`diverged`) of the same config is kept as it is; anything else (`running`: killed or preempted;
+`failed`) is run again, and the task continues from its checkpoint.
 
 A job that raises leaves `summary.json` with status `failed`, the error in one line, and the
 traceback in `error.txt`; the exception is re-raised so Hydra marks the job failed, runs the other
 jobs of the sweep and exits non-zero at the end.
 """
 
+from __future__ import annotations
+
+import importlib
 import logging
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from sweeplab import artifacts
 from sweeplab.config import validate_common
-from sweeplab.errors import ConfigError
+from sweeplab.contract import ERROR_FILE, FAILED, RUNNING, SUMMARY_FILE, read_summary
+from sweeplab.errors import ConfigError, UsageError
 from sweeplab.finished import job_state, refusal
-from sweeplab.tasks import TASKS, get_task
+from sweeplab.lock import hold
+from sweeplab.job import Job
+from sweeplab.tasks import TASKS
 
 log = logging.getLogger(__name__)
 
-
-def run_job(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
+def run_job(cfg: DictConfig, out_dir: Path, overrides: Sequence[str] = (), **how) -> dict:
+    """Run the job `cfg` in `out_dir`; returns its summary. `how`: the other fields of sweeplab.job.Job."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    config = OmegaConf.to_container(cfg, resolve=True)
-    state, action = job_state(out_dir, config)
-    if action == "refuse":  # before writing anything: that run's files stay as they are
-        raise ConfigError(refusal(out_dir))
-    if action == "skip":
-        log.info("%s already holds a %s run: kept as it is, nothing to do", out_dir, state)
-        return artifacts.read_json(out_dir / artifacts.SUMMARY_FILE)
-    log.info("output dir: %s", out_dir)
+    job = Job(out_dir, list(overrides), **how)
     try:
-        # The summary says what ran and how it is going; the task adds its numbers.
-        artifacts.write_json(
-            out_dir / artifacts.SUMMARY_FILE,
-            {"status": "running", "task": cfg.get("task"), "overrides": overrides, "error": None, "config": config},
-        )
-        validate_common(cfg, list(TASKS))
-        return get_task(cfg.task)(cfg, out_dir, overrides)
-    except Exception as exc:
-        record_failure(out_dir, overrides, exc)
-        raise
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create the run dir {out_dir}: {exc.strerror}; choose another (hydra.run.dir=...)") from None
+    try:
+        config = OmegaConf.to_container(cfg, resolve=True)
+    except OmegaConfBaseException as exc:  # ${oc.env:NOPE}, ${nope}: a broken interpolation in an override
+        raise ConfigError(f"the config does not resolve: {str(exc).splitlines()[0]}") from None
+    with hold(out_dir, "run dir"):
+        state, action = job_state(out_dir, config)
+        if action == "refuse":  # before writing anything: that run's files stay as they are
+            raise UsageError(refusal(out_dir))
+        if action == "skip":
+            log.info("%s already holds a %s run: kept as it is, nothing to do", out_dir, state)
+            return read_summary(out_dir) or {}
+        log.info("output dir: %s", out_dir)
+        clean_up_partial_writes(out_dir)
+        try:
+            # The summary says what ran and how it is going; the task adds its numbers.
+            artifacts.write_json(
+                out_dir / SUMMARY_FILE,
+                {"status": RUNNING, "task": cfg.get("task"), "overrides": job.overrides, "error": None, "config": config},
+            )
+            validate_common(cfg, list(TASKS))
+            return importlib.import_module(TASKS[cfg.task]).run(cfg, job)
+        except Exception as exc:
+            record_failure(out_dir, exc)
+            raise
 
 
-def record_failure(out_dir: Path, overrides: list[str], exc: Exception) -> None:
-    message = f"{type(exc).__name__}: {exc}".splitlines()[0]
-    artifacts.update_summary(out_dir, status="failed", error=message)
-    artifacts.write_text(out_dir / artifacts.ERROR_FILE, "".join(traceback.format_exception(exc)))
-    if not isinstance(exc, ConfigError):  # Hydra already prints a ConfigError's one line
+def objective(cfg: DictConfig, summary: dict) -> float | None:
+    """The number an optimising sweeper (Optuna, Ax, Nevergrad) reads: the task's OBJECTIVE."""
+    module = importlib.import_module(TASKS[cfg.task])
+    value = summary.get(getattr(module, "OBJECTIVE", ""))
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def clean_up_partial_writes(out_dir: Path) -> None:
+    """Remove `.X.tmp` files of atomic writes that a killed run left behind (we hold the lock)."""
+    for tmp in out_dir.glob(".*.tmp"):
+        tmp.unlink(missing_ok=True)
+
+
+def record_failure(out_dir: Path, exc: Exception) -> None:
+    message = one_line(exc)
+    try:
+        artifacts.update_summary(out_dir, status=FAILED, error=message)
+        artifacts.write_text(out_dir / ERROR_FILE, "".join(traceback.format_exception(exc)))
+    except OSError as write_error:  # a full disk: the cause stays in the log
+        log.error("could not record the failure in %s: %s", out_dir, write_error)
+    if not isinstance(exc, UsageError):  # Hydra already prints a UsageError's one line
         log.error("job failed: %s", message)
+
+
+def one_line(exc: BaseException) -> str:
+    """`Type: first line of the message`, for summary.json and the log."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")

@@ -218,7 +218,7 @@ def unavailable_on(device: torch.device) -> str | None:
 
 def check_hidden_size(H: int) -> None:
     if H < 16 or H > MAX_HIDDEN or H & (H - 1):
-        raise ValueError(f"TritonLSTM needs hidden_size a power of two in [16, {MAX_HIDDEN}], not {H}")
+        raise ValueError(f"model.hidden_size={H} is not allowed for model=lstm_triton; it must be a power of two from 16 to {MAX_HIDDEN}")
 
 
 def check_supported(x_proj: torch.Tensor, W_h: torch.Tensor, interpret: bool) -> None:
@@ -303,12 +303,17 @@ class TritonLSTM(LSTM):
         num_warps: int = 8,
     ):
         super().__init__(input_size, hidden_size, num_classes, forget_bias, init)
+        # The one place these rules live: a bad value is a one-line ConfigError (sweeplab.build).
         if precision not in PRECISIONS:
-            raise ValueError(f"TritonLSTM precision must be one of {PRECISIONS}, not {precision!r}")
-        if block_b < 16 or block_b & (block_b - 1):
-            raise ValueError(f"TritonLSTM block_b must be a power of two >= 16, not {block_b}")
+            raise ValueError(f"model.precision={precision!r} is not allowed; it must be one of {', '.join(PRECISIONS)}")
+        if block_b not in (16, 32, 64):  # tl.dot needs >= 16 rows; 128 overflows shared memory
+            raise ValueError(f"model.block_b={block_b!r} is not allowed; it must be 16, 32 or 64")
+        if num_warps not in (1, 2, 4, 8, 16):
+            raise ValueError(f"model.num_warps={num_warps!r} is not allowed; it must be 1, 2, 4, 8 or 16")
         check_hidden_size(self.hidden_size)
         self.block_b, self.precision, self.num_warps = block_b, precision, num_warps
+
+    unavailable_on = staticmethod(unavailable_on)  # the task asks every model before any work
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (batch, time, input_size) -> logits (batch, num_classes)."""

@@ -1,14 +1,12 @@
-"""Tasks: each module has `run(cfg, out_dir, overrides) -> summary dict`, chosen by `task=`."""
+"""Tasks: each module has `run(cfg, job) -> summary dict` (and its OBJECTIVE), chosen by `task=`.
 
-import importlib
+A training task subclasses sweeplab.loop.Task (its data, step and evaluation) and hands it to
+`loop.record`; docs/EXTENDING.md walks through adding one.
+"""
 
+#: task name -> its module, imported only when chosen (torch is not imported for `sweeplab --help`)
 TASKS = {
     "palindrome": "sweeplab.tasks.palindrome",
     "gan": "sweeplab.tasks.gan",
     "interpolate": "sweeplab.tasks.interpolate",
 }
-
-
-def get_task(name: str):
-    """The `run` function of the task module named `name` (imported only when chosen)."""
-    return importlib.import_module(TASKS[name]).run

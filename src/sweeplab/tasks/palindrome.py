@@ -1,169 +1,96 @@
 """Part I: train a recurrent model on the palindrome task and evaluate it on a held-out set.
 
-The loop: zero_grad -> forward -> loss -> backward -> clip_grad_norm_ -> step, with an evaluation
-(one metrics.csv row) every `trainer.eval_every` steps and a checkpoint every
-`trainer.checkpoint_every` steps. A run that finds a checkpoint in its directory continues from it.
+Each step trains on a fresh batch (zero_grad -> forward -> loss -> backward -> clip_grad_norm_ ->
+step); every `trainer.eval_every` steps the held-out accuracy makes a metrics.csv row. The loop,
+checkpoints and resume are sweeplab.loop's.
 """
 
+from __future__ import annotations
+
 import logging
-import math
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from omegaconf import DictConfig, OmegaConf
-from tqdm import tqdm
-from tqdm.contrib.logging import logging_redirect_tqdm
+from omegaconf import DictConfig
 
-from sweeplab import artifacts
-from sweeplab.checkpoint import load_for_resume
+from sweeplab import loop
+from sweeplab.build import build
 from sweeplab.config import validate_palindrome
-from sweeplab.cuda_graph import GraphedTrainStep, set_capturable, use_cuda_graph
+from sweeplab.contract import PALINDROME_METRICS, SOLVED_THRESHOLD
 from sweeplab.data.palindrome import NUM_DIGITS, PalindromeData
 from sweeplab.device import describe, prepare
-from sweeplab.models import build_recurrent_model, check_device
-from sweeplab.optim import build_optimizer
-from sweeplab.plots import plot_curves
+from sweeplab.errors import ConfigError
+from sweeplab.figures import Panel
+from sweeplab.job import Job
 
 log = logging.getLogger(__name__)
 
-METRIC_COLUMNS = ["step", "train_loss", "train_acc", "eval_loss", "eval_acc", "elapsed_s"]
-SOLVED = 0.99  # the accuracy at which `step_to_99` counts a length as learned
-# Keys that may differ between a checkpoint and the run resuming it.
-RESUMABLE_CHANGES = ("trainer.steps",)
+OBJECTIVE = "final_eval_acc"  # what `sweeplab` returns to an optimising sweeper (maximise)
 
 
-@dataclass
-class Progress:
-    """Everything about the run so far that a checkpoint must restore."""
+class Palindrome(loop.Task):
+    metric_columns = PALINDROME_METRICS
+    curve_panels = [
+        Panel("cross-entropy", (("train_loss", "train"), ("eval_loss", "held-out"))),
+        Panel("accuracy", (("train_acc", "train"), ("eval_acc", "held-out")), ylim=(-0.02, 1.02)),
+    ]
+    resumable_changes = ("trainer.steps",)  # more steps continue the same run
 
-    step: int = 0
-    rows: list = field(default_factory=list)
-    elapsed_before: float = 0.0  # training seconds spent before this process started
-    # Sums over the training batches since the last evaluation (kept on the device: no sync per step).
-    loss_sum: torch.Tensor | float = 0.0  # of the batches' mean losses
-    correct: torch.Tensor | int = 0
-    seen: int = 0  # examples
-    batches: int = 0
+    def __init__(self, cfg: DictConfig, device: torch.device):
+        trainer = cfg.trainer
+        # Plain values: the step runs thousands of times a second and config lookups are not free.
+        self.total_steps, self.batch_size, self.max_norm = trainer.steps, trainer.batch_size, trainer.max_norm
+        self.eval_every, self.checkpoint_every = trainer.eval_every, trainer.checkpoint_every
+        self.device, self.label = device, f"{cfg.model.name} T={cfg.seq_len} seed={cfg.seed}"
+        torch.manual_seed(cfg.seed)  # the model's initial weights
+        self.data = PalindromeData(cfg.seq_len, cfg.data.encoding, cfg.seed, cfg.data.eval_size, cfg.data.eval_seed, device)
+        self.model = build("model", cfg.model, self.data.input_size, num_classes=NUM_DIGITS)
+        if reason := getattr(self.model, "unavailable_on", lambda _: None)(device):
+            raise ConfigError(reason)
+        self.model.to(device).train()
+        self.optimizer = build("optim", cfg.optim, self.model.parameters())
+        self.modules, self.optimizers = {"model": self.model}, {"optimizer": self.optimizer}
+        self.generators = {"sampler": self.data.generator}
 
+    def draw(self, step: int):
+        return self.data.sample(self.batch_size)
 
-def run(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
-    validate_palindrome(cfg)
-    device = prepare(cfg.trainer)
-    use_cuda_graph(cfg.trainer.cuda_graph, device)  # refuses `true` without a GPU before any work
-    check_device(cfg.model.name, device)
-    torch.manual_seed(cfg.seed)
-    data = PalindromeData(
-        cfg.seq_len, cfg.data.encoding, cfg.seed, cfg.data.eval_size, cfg.data.eval_seed, device
-    )
-    model = build_recurrent_model(cfg.model, data.input_size, NUM_DIGITS).to(device)
-    optimizer = build_optimizer(cfg.optim, model.parameters())
-    progress = Progress()
+    def compute(self, inputs: torch.Tensor, targets: torch.Tensor):
+        return train_step(self.model, self.optimizer, inputs, targets, self.max_norm)
 
-    checkpoint_path = out_dir / artifacts.CHECKPOINT_FILE
-    if checkpoint_path.exists():
-        progress = load_checkpoint(checkpoint_path, cfg, model, optimizer, data)
-        log.info("resuming from %s at step %d", checkpoint_path, progress.step)
+    def row_due(self, steps_done: int) -> bool:
+        return steps_done % self.eval_every == 0
 
-    summary = artifacts.update_summary(
-        out_dir,
-        model=cfg.model.name,
-        hidden_size=cfg.model.hidden_size,
-        forget_bias=cfg.model.get("forget_bias"),
-        seq_len=cfg.seq_len,
-        encoding=cfg.data.encoding,
-        seed=cfg.seed,
-        optimizer=cfg.optim.name,
-        lr=cfg.optim.lr,
-        batch_size=cfg.trainer.batch_size,
-        steps=cfg.trainer.steps,
-        device=str(device),
-        n_params=sum(p.numel() for p in model.parameters()),
-        torch_version=torch.__version__,
-        **headline(progress, started_at=progress.step, seconds=0.0),
-    )
-    log.info(
-        "%s T=%d seed=%d on %s: %d parameters, %d steps",
-        cfg.model.name, cfg.seq_len, cfg.seed, describe(device), summary["n_params"], cfg.trainer.steps,
-    )
+    def row(self, steps_done: int, sums: list[float], count: int) -> dict:
+        eval_loss, eval_acc = evaluate(self.model, self.data.eval_inputs, self.data.eval_targets)
+        loss_sum, correct = sums
+        return {
+            "step": steps_done,
+            "train_loss": loss_sum / count,
+            "train_acc": correct / (count * self.batch_size),
+            "eval_loss": eval_loss,
+            "eval_acc": eval_acc,
+        }
 
-    started_at, start = progress.step, time.perf_counter()
-    status = train(cfg, model, optimizer, data, progress, out_dir)
-    seconds = time.perf_counter() - start
+    def checkpoint_due(self, steps_done: int) -> bool:
+        return steps_done % self.checkpoint_every == 0
 
-    if progress.rows:
-        title = f"{cfg.model.name}, T = {cfg.seq_len}, seed {cfg.seed} ({status})"
-        plot_curves(progress.rows, title, out_dir / artifacts.CURVES_FILE)
-    # The status goes last: a run killed before this line is `running` and gets rerun.
-    summary = artifacts.update_summary(out_dir, status=status, **headline(progress, started_at, seconds))
-    log.info(
-        "%s: final held-out accuracy %s after %d steps (%.1f steps/s)",
-        status, summary["final_eval_acc"], progress.step, summary["steps_per_s"] or 0.0,
-    )
-    return summary
+    def solved(self, row: dict) -> bool:
+        return row["eval_acc"] >= SOLVED_THRESHOLD
 
-
-def train(cfg, model, optimizer, data, progress: Progress, out_dir: Path) -> str:
-    """Train until `trainer.steps`; return the run's status: `completed` or `diverged`."""
-    trainer = cfg.trainer
-    # Plain ints: the loop below runs thousands of times a second and config lookups are not free.
-    steps, batch_size = trainer.steps, trainer.batch_size
-    eval_every, checkpoint_every = trainer.eval_every, trainer.checkpoint_every
-    model.train()
-    start = time.perf_counter()
-    bar = tqdm(
-        total=steps,
-        initial=progress.step,
-        desc=f"{cfg.model.name} T={cfg.seq_len}",
-        disable=None,  # a bar on a terminal only; log lines otherwise
-        leave=False,
-    )
-    step = make_step(cfg, model, optimizer, data)
-    with bar, logging_redirect_tqdm():
-        while progress.step < steps:
-            loss, correct = step()
-            progress.step += 1
-            # Accumulated on the device (in place after the first step): no host sync per step.
-            progress.loss_sum += loss
-            progress.correct += correct
-            progress.seen += batch_size
-            progress.batches += 1
-            bar.update()
-
-            last = progress.step == steps
-            if progress.step % eval_every == 0 or last:
-                row = evaluate_row(model, data, progress, progress.elapsed_before + time.perf_counter() - start)
-                bar.set_postfix(eval_acc=f"{row['eval_acc']:.3f}")
-                log.info(
-                    "step %d/%d  train_loss %.4f  train_acc %.3f  eval_loss %.4f  eval_acc %.3f",
-                    row["step"], steps, row["train_loss"], row["train_acc"],
-                    row["eval_loss"], row["eval_acc"],
-                )
-                artifacts.write_csv(out_dir / artifacts.METRICS_FILE, METRIC_COLUMNS, progress.rows)
-                if not (math.isfinite(row["train_loss"]) and math.isfinite(row["eval_loss"])):
-                    log.warning("loss is %s at step %d: the run diverged", row["train_loss"], row["step"])
-                    return "diverged"
-            if progress.step % checkpoint_every == 0 or last:
-                elapsed = progress.elapsed_before + time.perf_counter() - start
-                save_checkpoint(out_dir / artifacts.CHECKPOINT_FILE, cfg, model, optimizer, data, progress, elapsed)
-    return "completed"
-
-
-def make_step(cfg, model, optimizer, data):
-    """The training step on a fresh batch, as a function of nothing: eager, or a replayed CUDA graph."""
-    trainer = cfg.trainer
-    graphed = use_cuda_graph(trainer.cuda_graph, data.device)
-    set_capturable(optimizer, graphed, data.device)
-    if graphed:
-        log.info("training step captured as a CUDA graph")
-        return GraphedTrainStep(model, optimizer, data, trainer.batch_size, trainer.max_norm)
-    batch_size, max_norm = trainer.batch_size, trainer.max_norm
-    return lambda: train_step(model, optimizer, *data.sample(batch_size), max_norm)
+    def headline(self, progress: loop.Progress) -> dict:
+        rows = progress.rows
+        accuracies = [r["eval_acc"] for r in rows]
+        return {
+            "final_eval_acc": accuracies[-1] if rows else None,
+            "final_eval_loss": rows[-1]["eval_loss"] if rows else None,
+            "best_eval_acc": max(accuracies) if rows else None,
+            "step_to_99": next((r["step"] for r in rows if r["eval_acc"] >= SOLVED_THRESHOLD), None),
+        }
 
 
 def train_step(model, optimizer, inputs, targets, max_norm: float):
+    """One optimisation step; returns (mean loss, correct count) as device tensors."""
     optimizer.zero_grad(set_to_none=True)
     logits = model(inputs)
     loss = F.cross_entropy(logits, targets)
@@ -183,73 +110,22 @@ def evaluate(model, inputs, targets) -> tuple[float, float]:
     return loss, accuracy
 
 
-def evaluate_row(model, data: PalindromeData, progress: Progress, elapsed: float) -> dict:
-    """Evaluate on the held-out set, append a metrics row and reset the training sums."""
-    eval_loss, eval_acc = evaluate(model, data.eval_inputs, data.eval_targets)
-    row = {
-        "step": progress.step,
-        "train_loss": float(progress.loss_sum) / progress.batches,
-        "train_acc": float(progress.correct) / progress.seen,
-        "eval_loss": eval_loss,
-        "eval_acc": eval_acc,
-        "elapsed_s": round(elapsed, 3),
+def run(cfg: DictConfig, job: Job) -> dict:
+    validate_palindrome(cfg)
+    device = prepare(cfg.trainer)
+    task = Palindrome(cfg, device)
+    settings = {
+        "model": cfg.model.name,
+        "hidden_size": cfg.model.hidden_size,
+        "forget_bias": cfg.model.get("forget_bias"),
+        "seq_len": cfg.seq_len,
+        "encoding": cfg.data.encoding,
+        "seed": cfg.seed,
+        "optimizer": cfg.optim.name,
+        "lr": cfg.optim.lr,
+        "batch_size": cfg.trainer.batch_size,
+        "steps": cfg.trainer.steps,
+        "n_params": sum(p.numel() for p in task.model.parameters()),
     }
-    progress.rows.append(row)
-    progress.loss_sum, progress.correct, progress.seen, progress.batches = 0.0, 0, 0, 0
-    return row
-
-
-def headline(progress: Progress, started_at: int, seconds: float) -> dict:
-    """The summary's numbers, from the metrics rows so far."""
-    rows = progress.rows
-    accuracies = [r["eval_acc"] for r in rows]
-    steps_now = progress.step - started_at
-    return {
-        "steps_done": progress.step,
-        "final_eval_acc": accuracies[-1] if rows else None,
-        "final_eval_loss": rows[-1]["eval_loss"] if rows else None,
-        "best_eval_acc": max(accuracies) if rows else None,
-        "step_to_99": next((r["step"] for r in rows if r["eval_acc"] >= SOLVED), None),
-        "wall_time_s": round(progress.elapsed_before + seconds, 3) if rows else None,
-        "steps_per_s": round(steps_now / seconds, 2) if seconds > 0 and steps_now else None,
-    }
-
-
-def save_checkpoint(path, cfg, model, optimizer, data, progress: Progress, elapsed: float) -> None:
-    artifacts.save_torch(
-        path,
-        {
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "step": progress.step,
-            "rows": progress.rows,
-            "elapsed_s": elapsed,
-            "accumulated": {
-                "loss_sum": float(progress.loss_sum),
-                "correct": int(progress.correct),
-                "seen": progress.seen,
-                "batches": progress.batches,
-            },
-            "rng": {"sampler": data.generator.get_state(), "torch": torch.get_rng_state()},
-            "device_type": data.device.type,
-            "config": OmegaConf.to_container(cfg, resolve=True),
-        },
-    )
-
-
-def load_checkpoint(path, cfg, model, optimizer, data) -> Progress:
-    checkpoint = load_for_resume(path, cfg, RESUMABLE_CHANGES, data.device)
-    model.load_state_dict(checkpoint["model"])
-    optimizer.load_state_dict(checkpoint["optimizer"])
-    data.generator.set_state(checkpoint["rng"]["sampler"].to("cpu"))
-    torch.set_rng_state(checkpoint["rng"]["torch"].cpu())
-    accumulated = checkpoint["accumulated"]
-    return Progress(
-        step=checkpoint["step"],
-        rows=checkpoint["rows"],
-        elapsed_before=checkpoint["elapsed_s"],
-        loss_sum=accumulated["loss_sum"],
-        correct=accumulated["correct"],
-        seen=accumulated["seen"],
-        batches=accumulated["batches"],
-    )
+    log.info("%s on %s: %d parameters, %d steps", task.label, describe(device), settings["n_params"], cfg.trainer.steps)
+    return loop.record(task, cfg, job, settings, title=f"{cfg.model.name}, T = {cfg.seq_len}, seed {cfg.seed}")
