@@ -26,7 +26,7 @@ def test_table_per_swept_setting_and_gallery(tmp_path):
     ])
     table = metrics_table(runs)
     assert list(table.index) == [10, 100]
-    fid = [c for c in table.columns if c.startswith("Frechet distance (")][0]
+    fid = next(c for c in table.columns if c.startswith("Frechet distance ("))
     assert table.loc[10, fid] == "5 ± 1.4 (2)" and table.loc[100, fid] == "2"
     assert table.loc[100, "not completed"] == 1 and table.loc[10, "runs"] == 2
 

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from sweeplab.data.mnist import load_digits, to_unit_range
+from sweeplab.errors import ConfigError
 from sweeplab.quality import (
     DigitClassifier,
     check_cache_dir,
@@ -15,7 +16,6 @@ from sweeplab.quality import (
     frechet_distance,
     load_or_train_classifier,
 )
-from sweeplab.errors import ConfigError
 from tests.gan.conftest import compose_config, tiny
 
 

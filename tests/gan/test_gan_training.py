@@ -45,7 +45,7 @@ def test_cli_trains_on_idx_files_then_interpolates_from_the_checkpoint(tmp_path,
     out = tmp_path / "interp"
     result = run_cli(
         ["task=interpolate", f"ckpt={run_dir}", f"quality.cache_dir={cache_dir}", "trainer.device=cpu",
-         "interpolation.candidates=8", f"hydra.run.dir={out}"],
+         "interpolation.candidates=8", f"data.root={tiny_mnist}", f"hydra.run.dir={out}"],  # paths: never the file's
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr

@@ -165,9 +165,10 @@ def _torchvision_mnist(root: Path, download: bool):
 
 
 def _what_to_do(download: bool, which: str = "it") -> str:
+    copy = "a good copy" if which == "it" else "good copies"
     if download:
-        return f"delete {which} and rerun to download {which} again, or put a good copy there"
-    return f"put a good copy there (or delete {which} and rerun with data.download=true)"
+        return f"delete {which} and rerun to download {which} again, or put {copy} there"
+    return f"put {copy} there (or delete {which} and rerun with data.download=true)"
 
 
 def _unpack(raw: Path, download: bool) -> None:

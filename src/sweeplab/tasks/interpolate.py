@@ -22,7 +22,8 @@ from sweeplab import artifacts
 from sweeplab.config import validate_interpolation
 from sweeplab.contract import CHECKPOINT_FILE
 from sweeplab.device import resolve_device
-from sweeplab.errors import ConfigError
+from sweeplab.errors import ConfigError, UsageError
+from sweeplab.job import Job
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def checkpoint_path(ckpt) -> Path:
             path = path / CHECKPOINT_FILE
         found = path.is_file()
     except PermissionError:
-        raise ConfigError(
+        raise UsageError(
             f"ckpt={ckpt}: permission denied; make it readable for this user or copy the run dir"
         ) from None
     if not found:
@@ -69,22 +70,22 @@ def read_checkpoint(path: Path) -> dict:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except PermissionError:
-        raise ConfigError(f"ckpt={path}: permission denied; make it readable for this user or copy it") from None
+        raise UsageError(f"ckpt={path}: permission denied; make it readable for this user or copy it") from None
     except pickle.UnpicklingError as exc:
         if "global" in str(exc).lower():  # a reference to a Python callable: what a code payload needs
-            raise ConfigError(
+            raise UsageError(
                 f"ckpt={path} holds Python objects beyond tensors and plain containers; refused, since loading "
                 f"it could run code hidden in it ({NOT_OURS})"
             ) from None
-        raise ConfigError(f"ckpt={path} is not a readable checkpoint (damaged or another format); {NOT_OURS}") from None
+        raise UsageError(f"ckpt={path} is damaged or not a torch checkpoint (a malformed pickle); {NOT_OURS}") from None
     except Exception as exc:  # noqa: BLE001  (truncated, empty, not a torch file at all)
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:120]
-        raise ConfigError(f"ckpt={path} is not a readable checkpoint ({reason}); {NOT_OURS}") from None
+        raise UsageError(f"ckpt={path} is damaged or not a torch checkpoint ({reason}); {NOT_OURS}") from None
     if not isinstance(checkpoint, dict):
-        raise ConfigError(f"ckpt={path} holds a {type(checkpoint).__name__}, not a GAN checkpoint; {NOT_OURS}")
+        raise UsageError(f"ckpt={path} holds a {type(checkpoint).__name__}, not a GAN checkpoint; {NOT_OURS}")
     for key in ("generator", "config"):
         if not isinstance(checkpoint.get(key), dict):
-            raise ConfigError(f"ckpt={path} lacks its {key!r} entry, so it is not a GAN checkpoint; {NOT_OURS}")
+            raise UsageError(f"ckpt={path} lacks its {key!r} entry, so it is not a GAN checkpoint; {NOT_OURS}")
     return checkpoint
 
 
@@ -109,10 +110,10 @@ def saved_settings(checkpoint: dict, path: Path) -> dict:
         if node is _MISSING and kind.endswith("absent"):
             node = None
         elif node is _MISSING:
-            raise ConfigError(f"ckpt={path}: its config lacks {key}, so it is not a GAN checkpoint; {NOT_OURS}")
+            raise UsageError(f"ckpt={path}: its config lacks {key}, so it is not a GAN checkpoint; {NOT_OURS}")
         ok, what = allowed[kind]
         if not ok(node):
-            raise ConfigError(f"ckpt={path}: its config has {key}={node!r:.40}, which must be {what}; {NOT_OURS}")
+            raise UsageError(f"ckpt={path}: its config has {key}={node!r:.40}, which must be {what}; {NOT_OURS}")
         settings[key] = node
     return settings
 
@@ -124,10 +125,10 @@ def build_generator(checkpoint: dict, saved: dict, path: Path):
     state = checkpoint["generator"]
     first = state.get("net.0.weight")  # ConvTranspose2d(latent_size, 4 * width, 4): (latent, 4 * width, 4, 4)
     if not isinstance(first, torch.Tensor) or first.dim() != 4 or first.shape[1] % 4:
-        raise ConfigError(f"ckpt={path}: its generator weights are not those of the DCGAN generator; {NOT_OURS}")
+        raise UsageError(f"ckpt={path}: its generator weights are not those of the DCGAN generator; {NOT_OURS}")
     latent_size, width = first.shape[0], first.shape[1] // 4
     if (latent_size, width) != (saved["gan.latent_size"], saved["gan.width"]):
-        raise ConfigError(
+        raise UsageError(
             f"ckpt={path}: its generator weights are of gan.latent_size={latent_size} gan.width={width} but its "
             f"config says gan.latent_size={saved['gan.latent_size']} gan.width={saved['gan.width']}; the file was "
             f"edited or damaged ({NOT_OURS})"
@@ -137,11 +138,12 @@ def build_generator(checkpoint: dict, saved: dict, path: Path):
         generator_net.load_state_dict(state)
     except (RuntimeError, TypeError, KeyError, AttributeError) as exc:  # wrong shapes, names or types
         reason = str(exc).splitlines()[0][:160]
-        raise ConfigError(f"ckpt={path}: its generator weights do not fit the DCGAN generator ({reason}); {NOT_OURS}")
+        raise UsageError(f"ckpt={path}: its generator weights do not fit the DCGAN generator ({reason}); {NOT_OURS}")
     return generator_net
 
 
-def run(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
+def run(cfg: DictConfig, job: Job) -> dict:
+    out_dir = job.out_dir
     from sweeplab.data.mnist import load_digits
     from sweeplab.quality import interpolation
     from sweeplab.quality.classifier import check_cache_dir, load_or_train_classifier
@@ -162,7 +164,7 @@ def run(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
         seed=cfg.seed,
         frames=cfg.interpolation.frames,
         device=str(device),
-        overrides=overrides,
+        overrides=job.overrides,
         error=None,
     )
     # the split and the classifier of the checkpoint's run; where the files live is this machine's business
@@ -182,8 +184,3 @@ def run(cfg: DictConfig, out_dir: Path, overrides: list[str]) -> dict:
     summary = artifacts.update_summary(out_dir, **summary)
     log.info("wrote %s in %s", " and ".join(interpolation.strip_file(kind) for kind in interpolation.KINDS), out_dir)
     return summary
-
-
-# Until tasks/gan.py calls quality.evaluate_generator: its old imports keep working (then delete these two lines).
-from sweeplab.quality.generation import save_grid  # noqa: F401
-from sweeplab.quality.interpolation import interpolate  # noqa: F401
