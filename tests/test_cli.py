@@ -102,7 +102,7 @@ def test_a_failing_job_loses_nothing_else(cli, tmp_path):
 # to show what a user sees: one line, a non-zero exit, no traceback.
 BAD_INPUT = [
     (["seq_len=1"], "seq_len=1 is not allowed; it must be an integer >= 2"),
-    (["model=gru"], "Could not find 'model/gru'"),
+    (["model=no_such_model"], "Could not find 'model/no_such_model'"),
     (["trainer.device=cuda"], "trainer.device=cuda but no CUDA GPU is available"),
 ]
 

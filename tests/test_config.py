@@ -30,12 +30,12 @@ def test_default_config_is_the_lstm_on_t20():
 
 @pytest.mark.parametrize("model", options("model"))
 def test_every_model_composes_validates_and_builds(model):
-    from sweeplab.models import build_recurrent_model
+    from sweeplab.build import build
 
     cfg = compose_config([f"model={model}"])
     assert cfg.model.name == model
     validate_palindrome(cfg)
-    built = build_recurrent_model(cfg.model, 10, 10)
+    built = build("model", cfg.model, 10, num_classes=10)
     hidden_size = built.lstm.hidden_size if hasattr(built, "lstm") else built.hidden_size  # lstm_cudnn wraps nn.LSTM
     assert hidden_size == cfg.model.hidden_size
 
@@ -77,7 +77,6 @@ BAD = [
     ("seq_len=1", "seq_len=1 is not allowed; it must be an integer >= 2"),
     ("seq_len=2.5", "seq_len=2.5 is not allowed"),
     ("seq_len=abc", "seq_len='abc' is not allowed"),
-    ("model.name=gru", "model.name='gru' is not allowed; it must be one of rnn, lstm, lstm_cudnn"),
     ("model.hidden_size=0", "model.hidden_size=0 is not allowed; it must be a positive integer"),
     ("data.encoding=binary", "data.encoding='binary' is not allowed; it must be one of one_hot, scalar"),
     ("trainer.steps=0", "trainer.steps=0 is not allowed; it must be a positive integer"),
@@ -125,16 +124,19 @@ def test_missing_key_is_named():
     ],
 )
 def test_bad_triton_settings_raise_one_clear_line(override, message):
+    from sweeplab.build import build
+
+    cfg = compose_config(["model=lstm_triton", override])
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
-        validate_palindrome(compose_config(["model=lstm_triton", override]))
+        build("model", cfg.model, 10, num_classes=10)
 
 
 def test_a_setting_the_model_does_not_have_is_named_with_the_ones_it_has():
-    from sweeplab.models import build_recurrent_model
+    from sweeplab.build import build
 
     cfg = compose_config(["model=rnn", "+model.forget_bias=1.0"])
     with pytest.raises(ConfigError, match="model=rnn has no setting 'forget_bias'; its settings are hidden_size, init"):
-        build_recurrent_model(cfg.model, 10, 10)
+        build("model", cfg.model, 10, num_classes=10)
 
 
 def test_the_triton_lstm_is_refused_on_a_cpu_before_any_work(tmp_path, monkeypatch):

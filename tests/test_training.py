@@ -61,13 +61,17 @@ def test_extending_a_run_from_its_checkpoint_matches_an_uninterrupted_run(tmp_pa
 
 
 def test_resuming_with_a_different_config_is_refused(tmp_path):
+    """Without its summary, a run dir's identity comes from its checkpoint: refused before anything
+    is written (issue 15 §3), and the original command then repairs the summary."""
     from sweeplab.errors import ConfigError
 
     run_job(compose_config([*TINY, "seq_len=5"]), tmp_path, [])
     (tmp_path / "summary.json").unlink()
-    with pytest.raises(ConfigError, match="different config"):
+    with pytest.raises(ConfigError, match="another config"):
         run_job(compose_config([*TINY, "seq_len=6"]), tmp_path, [])
-    assert json.loads((tmp_path / "summary.json").read_text())["status"] == "failed"
+    assert not (tmp_path / "summary.json").exists()
+    repaired = run_job(compose_config([*TINY, "seq_len=5"]), tmp_path, [])
+    assert repaired["status"] == "completed" and repaired["seq_len"] == 5
 
 
 def test_how_a_run_executes_does_not_make_it_another_run(tmp_path, caplog):
@@ -156,4 +160,4 @@ def test_resuming_on_another_kind_of_device_is_refused_with_one_line(tmp_path):
     checkpoint["device_type"] = "cuda"  # as if written on a GPU
     torch.save(checkpoint, tmp_path / "checkpoint.pt")
     with pytest.raises(ConfigError, match="was written on cuda and its random state cannot continue on cpu"):
-        load_for_resume(tmp_path / "checkpoint.pt", cfg, (), "cpu")
+        load_for_resume(tmp_path / "checkpoint.pt", cfg, "cpu")

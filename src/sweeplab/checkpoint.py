@@ -42,8 +42,8 @@ def save(path: Path, state: dict, cfg: DictConfig, device: torch.device) -> None
     artifacts.save_torch(path, state)
 
 
-def load_for_resume(path: Path, cfg: DictConfig, resumable_changes, device) -> dict | None:
-    """The checkpoint at `path`, if it was written by a run of `cfg` (up to `resumable_changes`) on the
+def load_for_resume(path: Path, cfg: DictConfig, device) -> dict | None:
+    """The checkpoint at `path`, if it was written by a run of `cfg` (up to RESUMABLE_CHANGES) on the
     same kind of device (the random state of a CUDA generator cannot continue on a CPU).
 
     An unreadable file (truncated, empty: a disk that filled, a copy cut short) is moved aside and
@@ -67,11 +67,7 @@ def load_for_resume(path: Path, cfg: DictConfig, resumable_changes, device) -> d
     if not isinstance(checkpoint.get("config"), dict):
         raise UsageError(f"{path} records no config; it is not a sweeplab checkpoint: move it away to start over")
     # The saved config is only compared with the run's, never used to build anything.
-    saved = OmegaConf.create(checkpoint["config"])
-    current = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
-    for key in resumable_changes:  # e.g. more steps or epochs continue the same run
-        OmegaConf.update(saved, key, OmegaConf.select(current, key), merge=False)
-    if not same_run(as_recorded(OmegaConf.to_container(saved)), as_recorded(OmegaConf.to_container(current))):
+    if not same_run(checkpoint["config"], as_recorded(OmegaConf.to_container(cfg, resolve=True)), resumable=True):
         raise ConfigError(
             f"{path} was written by a run with a different config; "
             "resume with the same settings or choose a new output dir (hydra.run.dir=...)"

@@ -73,6 +73,10 @@ OBSERVATION_ONLY = (
 )
 
 
+#: settings a resumed run may change: more steps or epochs continue the same run from its checkpoint
+RESUMABLE_CHANGES = ("trainer.steps", "trainer.epochs", "trainer.sample_epochs")
+
+
 def is_execution_only(key: str) -> bool:
     return any(key == k or (k.endswith(".") and key.startswith(k)) for k in EXECUTION_ONLY)
 
@@ -105,9 +109,15 @@ def identity(config: dict) -> dict[str, Any]:
     return {k: v for k, v in flatten(as_recorded(config)).items() if not is_execution_only(k)}
 
 
-def same_run(recorded: dict, config: dict) -> bool:
-    """Whether two resolved configs describe the same run, up to EXECUTION_ONLY."""
-    return identity(recorded) == identity(config)
+def same_run(recorded: dict, config: dict, resumable: bool = False) -> bool:
+    """Whether two resolved configs describe the same run, up to EXECUTION_ONLY (and, with
+    `resumable`, up to RESUMABLE_CHANGES: a checkpoint that the config continues)."""
+    a, b = identity(recorded), identity(config)
+    if resumable:
+        for key in RESUMABLE_CHANGES:
+            a.pop(key, None)
+            b.pop(key, None)
+    return a == b
 
 
 def read_summary(run_dir: Path) -> dict | None:

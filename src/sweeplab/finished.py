@@ -13,22 +13,23 @@ from typing import Any
 from sweeplab.contract import CHECKPOINT_FILE, FINISHED, as_recorded, read_summary, same_run
 
 
-def recorded_config(run_dir: Path) -> dict | None:
-    """The config a run dir was started with: from summary.json, or, when that is unreadable (a torn or
-    edited file), from its checkpoint, so that a damaged summary never lets another config in."""
+def recorded_config(run_dir: Path) -> tuple[dict | None, bool]:
+    """(the config a run dir was started with, whether it came from the checkpoint): from summary.json,
+    or, when that is unreadable (a torn or edited file), from its checkpoint, so that a damaged
+    summary never lets another config in."""
     summary = read_summary(run_dir)
     if summary is not None and isinstance(summary.get("config"), dict):
-        return summary["config"]
+        return summary["config"], False
     checkpoint_file = Path(run_dir) / CHECKPOINT_FILE
     if not checkpoint_file.is_file():
-        return None
+        return None, False
     from sweeplab.checkpoint import read  # torch: only for a dir whose summary is damaged
 
     try:
         config = read(checkpoint_file).get("config")
     except Exception:  # noqa: BLE001 -- an unreadable checkpoint records nothing
-        return None
-    return config if isinstance(config, dict) else None
+        return None, False
+    return (config, True) if isinstance(config, dict) else (None, False)
 
 
 def refusal(run_dir: Path) -> str:
@@ -41,8 +42,8 @@ def refusal(run_dir: Path) -> str:
 
 def job_state(run_dir: Path, config: Any) -> tuple[str, str]:
     """(state, action) for running `config` (resolved) in `run_dir`: action is run, skip or refuse."""
-    recorded = recorded_config(run_dir)
-    if recorded is not None and not same_run(recorded, as_recorded(config)):
+    recorded, from_checkpoint = recorded_config(run_dir)
+    if recorded is not None and not same_run(recorded, as_recorded(config), resumable=from_checkpoint):
         return "conflict", "refuse"
     summary = read_summary(run_dir)
     if summary is None:

@@ -11,7 +11,7 @@ import contextlib
 import fcntl
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from sweeplab.contract import LOCK_FILE
@@ -19,8 +19,10 @@ from sweeplab.errors import UsageError
 
 
 @contextlib.contextmanager
-def hold(directory: Path, what: str = "run dir") -> Iterator[None]:
-    """Hold `directory`'s lock, or raise UsageError naming the process that holds it."""
+def hold(directory: Path, what: str = "run dir", claim: bool = True) -> Iterator[Callable[[], None]]:
+    """Hold `directory`'s lock, or raise UsageError naming the process that holds it. Yields `claim()`,
+    which records this process as the holder (called here unless `claim=False`: a process that may
+    still turn the dir down leaves the file as it is)."""
     path = Path(directory) / LOCK_FILE
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -32,8 +34,13 @@ def hold(directory: Path, what: str = "run dir") -> Iterator[None]:
                 f"{directory} is in use by {holder}: a {what} has one writer at a time; "
                 "wait for it to finish, or choose another dir"
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
-        yield
+
+        def claim_it() -> None:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+
+        if claim:
+            claim_it()
+        yield claim_it
     finally:
         os.close(fd)  # closing the descriptor releases the lock

@@ -45,7 +45,6 @@ class Task:
     modules: dict[str, torch.nn.Module]  # checkpointed under these names
     optimizers: dict[str, torch.optim.Optimizer]
     generators: dict[str, torch.Generator] = {}  # random streams besides torch's global ones
-    resumable_changes: tuple[str, ...] = ()  # config keys a resumed run may change (more steps)
     device: torch.device
     label: str  # names the run in log lines and the progress bar
 
@@ -119,7 +118,7 @@ class Settings:
 def resume(task: Task, cfg: DictConfig, out_dir: Path) -> Progress:
     """Progress restored from out_dir's checkpoint (weights, optimizers, generators), or a fresh one."""
     path = out_dir / CHECKPOINT_FILE
-    state = checkpoint.load_for_resume(path, cfg, task.resumable_changes, task.device) if path.exists() else None
+    state = checkpoint.load_for_resume(path, cfg, task.device) if path.exists() else None
     if state is None:
         return Progress()
     for name, module in task.modules.items():

@@ -45,13 +45,14 @@ def run_job(cfg: DictConfig, out_dir: Path, overrides: Sequence[str] = (), **how
         config = OmegaConf.to_container(cfg, resolve=True)
     except OmegaConfBaseException as exc:  # ${oc.env:NOPE}, ${nope}: a broken interpolation in an override
         raise ConfigError(f"the config does not resolve: {str(exc).splitlines()[0]}") from None
-    with hold(out_dir, "run dir"):
+    with hold(out_dir, "run dir", claim=False) as claim:
         state, action = job_state(out_dir, config)
         if action == "refuse":  # before writing anything: that run's files stay as they are
-            raise UsageError(refusal(out_dir))
+            raise ConfigError(refusal(out_dir))
         if action == "skip":
             log.info("%s already holds a %s run: kept as it is, nothing to do", out_dir, state)
             return read_summary(out_dir) or {}
+        claim()
         log.info("output dir: %s", out_dir)
         clean_up_partial_writes(out_dir)
         try:

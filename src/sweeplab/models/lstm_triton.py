@@ -218,7 +218,7 @@ def unavailable_on(device: torch.device) -> str | None:
 
 def check_hidden_size(H: int) -> None:
     if H < 16 or H > MAX_HIDDEN or H & (H - 1):
-        raise ValueError(f"model.hidden_size={H} is not allowed for model=lstm_triton; it must be a power of two from 16 to {MAX_HIDDEN}")
+        raise ValueError(f"model.hidden_size={H} is not allowed; it must be a power of two from 16 to {MAX_HIDDEN}")
 
 
 def check_supported(x_proj: torch.Tensor, W_h: torch.Tensor, interpret: bool) -> None:

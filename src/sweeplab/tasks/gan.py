@@ -41,7 +41,6 @@ class DCGAN(loop.Task):
         Panel("BCE loss", (("d_loss", "D loss"), ("g_loss", "G loss"))),
         Panel("mean discriminator output", (("d_x", "D(x), real"), ("d_g_z", "D(G(z)), fake")), ylim=(-0.02, 1.02)),
     ]
-    resumable_changes = ("trainer.epochs", "trainer.sample_epochs")  # more epochs continue the run
 
     def __init__(self, cfg: DictConfig, device: torch.device, train_images: torch.Tensor, out_dir: Path):
         trainer = cfg.trainer

@@ -34,7 +34,6 @@ class Palindrome(loop.Task):
         Panel("cross-entropy", (("train_loss", "train"), ("eval_loss", "held-out"))),
         Panel("accuracy", (("train_acc", "train"), ("eval_acc", "held-out")), ylim=(-0.02, 1.02)),
     ]
-    resumable_changes = ("trainer.steps",)  # more steps continue the same run
 
     def __init__(self, cfg: DictConfig, device: torch.device):
         trainer = cfg.trainer
