@@ -34,9 +34,7 @@ class AnalysisCallback(Callback):
         try:
             from .pipeline import analyze
 
-            analysis = analyze([sweep_dir], threshold=self.threshold, latex=self.latex,
-                               make_plots=self.make_plots)
+            analysis = analyze([sweep_dir], threshold=self.threshold, latex=self.latex, make_plots=self.make_plots)
             log.info("sweep report written to %s", analysis.report_html)
-        except Exception:  # noqa: BLE001 -- a failed analysis must not fail the sweep
-            log.exception("sweep analysis of %s failed; rerun it with: multirun-analysis %s",
-                          sweep_dir, sweep_dir)
+        except Exception:
+            log.exception("sweep analysis of %s failed; rerun it with: multirun-analysis %s", sweep_dir, sweep_dir)

@@ -36,8 +36,9 @@ def display_frame(df: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_float_dtype(values):
             out[col] = [("—" if pd.isna(v) else f"{v:.4g}") for v in values]
         else:
-            out[col] = [("—" if (not isinstance(v, (list, tuple)) and pd.isna(v)) or v == "" else str(v))
-                        for v in values]
+            out[col] = [
+                ("—" if (not isinstance(v, (list, tuple)) and pd.isna(v)) or v == "" else str(v)) for v in values
+            ]
     return out
 
 
@@ -108,7 +109,9 @@ class Document:
             elif kind == "image":
                 data = base64.b64encode(block[1].read_bytes()).decode("ascii")
                 caption = html.escape(block[2])
-                parts.append(f'<figure><img alt="{caption}" src="data:image/png;base64,{data}">'
-                             f"<figcaption>{caption}</figcaption></figure>")
+                parts.append(
+                    f'<figure><img alt="{caption}" src="data:image/png;base64,{data}">'
+                    f"<figcaption>{caption}</figcaption></figure>"
+                )
         parts.append("</body></html>")
         return "\n".join(parts)

@@ -1,4 +1,4 @@
-"""``analyze()``: load the sweeps, compute the tables, draw the plots, write the reports."""
+"""`analyze()`: load the sweeps, build each task's section, write the tables, figures and report."""
 
 from __future__ import annotations
 
@@ -7,116 +7,116 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
+from sweeplab import contract
 
-from . import gan, plots, report, tables
-from .load import SweepData, load_sweeps
+from . import report
+from .runs import SweepData, load_sweeps
+from .sections import Options, SectionResult
+from .sections import gan as gan_section
+from .sections import palindrome as palindrome_section
 
 log = logging.getLogger(__name__)
 
-DEFAULT_THRESHOLD = 0.99
+DEFAULT_THRESHOLD = contract.SOLVED_THRESHOLD
+#: every task's section, in report order; a section whose task has no runs contributes nothing
+SECTIONS = (palindrome_section, gan_section)
+INTERNAL_COLUMNS = ("identity", "hydra_mode")
+
+
+class OutputError(ValueError):
+    """The report cannot be written where it should go (one line says where and what to do)."""
 
 
 @dataclass
 class Analysis:
     data: SweepData
-    threshold: float
-    extra_keys: list[str]
-    stats: dict[str, pd.DataFrame]
-    pivots: dict[str, pd.DataFrame]
-    solved: pd.DataFrame
-    solved_table: pd.DataFrame
-    findings: list[str]
-    verdicts: list[str]
-    plots: dict[str, Path] = field(default_factory=dict)
+    options: Options
+    sections: list[SectionResult]
     table_files: list[Path] = field(default_factory=list)
-    gan_table: pd.DataFrame | None = None  # DCGAN quality metrics per swept setting, if any GAN runs
     report_md: Path | None = None
     report_html: Path | None = None
 
+    def section(self, task: str) -> SectionResult | None:
+        return next((s for s in self.sections if s.task == task), None)
 
-def compute(data: SweepData, threshold: float = DEFAULT_THRESHOLD) -> Analysis:
-    """Tables and findings of loaded sweeps (no files written)."""
-    extra = tables.varied_keys(data.runs, data.config_columns)
-    stats = {m: tables.cell_stats(data.runs, extra, m) for m in tables.METRICS}
-    pivots = {m: tables.pivot(stats[m], extra, m) for m in tables.METRICS}
-    solved = tables.longest_solved(stats["final_eval_acc"], extra, threshold)
-    solved_table = solved.reindex(columns=[*extra, "model", "longest_T", "tested", "next_T", "next_mean"])
-    solved_table = solved_table.rename(columns={
-        "longest_T": f"longest T with mean acc >= {threshold:g}", "tested": "tested T",
-        "next_T": "next longer T", "next_mean": "its mean acc"})
-    return Analysis(
-        data=data, threshold=threshold, extra_keys=extra, stats=stats, pivots=pivots,
-        solved=solved, solved_table=solved_table, findings=tables.findings(solved, extra),
-        verdicts=tables.verdicts(solved, extra),
-    )
-
-
-def _write_tables(analysis: Analysis, out_dir: Path, latex: bool) -> list[Path]:
-    tdir = out_dir / "tables"
-    tdir.mkdir(parents=True, exist_ok=True)
-    written = []
-    data = analysis.data
-    data.runs.to_csv(tdir / "runs.csv", index=False)
-    data.curves.to_csv(tdir / "curves.csv", index=False)
-    written += [tdir / "runs.csv", tdir / "curves.csv"]
-    stats = pd.concat([s for s in analysis.stats.values() if not s.empty] or [pd.DataFrame()], ignore_index=True)
-    stats.to_csv(tdir / "stats.csv", index=False)
-    analysis.solved.to_csv(tdir / "longest_solved.csv", index=False)
-    written += [tdir / "stats.csv", tdir / "longest_solved.csv"]
-    for metric, table in analysis.pivots.items():
-        base = tdir / metric
-        table.to_csv(base.with_suffix(".csv"), index=False)
-        base.with_suffix(".md").write_text(table.to_markdown(index=False) + "\n")
-        written += [base.with_suffix(".csv"), base.with_suffix(".md")]
-        if latex:
-            try:
-                base.with_suffix(".tex").write_text(table.to_latex(index=False))
-                written.append(base.with_suffix(".tex"))
-            except ImportError as exc:  # DataFrame.to_latex needs jinja2
-                log.warning("no LaTeX table for %s: %s", metric, exc)
-    return written
+    @property
+    def headline(self) -> list[str]:
+        return [sentence for s in self.sections for sentence in s.headline]
 
 
 def default_out_dir(paths: list[str | os.PathLike]) -> Path:
-    """Where the report goes without ``--out``: the one path given (a sweep or a parent dir)."""
+    """Where the report goes without `--out`: the one path given (a sweep or a parent dir)."""
     if len(paths) != 1:
-        raise ValueError("several paths given: choose the report's directory with --out DIR")
+        raise OutputError("several paths given: choose the report's directory with --out DIR")
     return Path(paths[0])
 
 
-def analyze(paths: list[str | os.PathLike], out: str | os.PathLike | None = None,
-            threshold: float = DEFAULT_THRESHOLD, latex: bool = False, make_plots: bool = True) -> Analysis:
-    """Analyse the sweeps found under ``paths`` and write everything into ``out``.
+def check_writable(out_dir: Path, chosen: bool) -> None:
+    """Refuse, in one line, a report dir that is a file or cannot be written."""
+    hint = "choose another directory with --out DIR" if chosen else "write the report elsewhere with --out DIR"
+    for parent in [out_dir, *out_dir.parents]:
+        if parent.exists():
+            if not parent.is_dir():
+                raise OutputError(f"cannot write the report into {out_dir}: {parent} is a file; {hint}")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise OutputError(f"cannot write the report into {out_dir}: {parent} is read-only; {hint}")
+            return
 
-    Raises ``NoSweepsFound`` (a ValueError) when no path holds a sweep, ValueError when
-    several paths are given without ``out``.
+
+def compute(data: SweepData, options: Options) -> list[SectionResult]:
+    """The sections of the tasks present (no files written unless options.make_plots)."""
+    return [result for module in SECTIONS if (result := module.build(data, options)) is not None]
+
+
+def _write_tables(data: SweepData, sections: list[SectionResult], out_dir: Path, latex: bool) -> list[Path]:
+    tdir = out_dir / "tables"
+    tdir.mkdir(parents=True, exist_ok=True)
+    runs = data.runs.drop(columns=[c for c in INTERNAL_COLUMNS if c in data.runs])
+    runs.to_csv(tdir / "runs.csv", index=False)
+    data.curves.to_csv(tdir / "curves.csv", index=False)
+    written = [tdir / "runs.csv", tdir / "curves.csv"]
+    for section in sections:
+        for name, table in section.tables.items():
+            table.to_csv(tdir / f"{name}.csv", index=False)
+            written.append(tdir / f"{name}.csv")
+        for name, table in section.markdown_tables.items():
+            (tdir / f"{name}.md").write_text(table.to_markdown(index=False) + "\n")
+            written.append(tdir / f"{name}.md")
+            if latex:
+                try:
+                    (tdir / f"{name}.tex").write_text(table.to_latex(index=False))
+                    written.append(tdir / f"{name}.tex")
+                except ImportError as exc:  # DataFrame.to_latex needs jinja2
+                    log.warning("no LaTeX table for %s: %s", name, exc)
+    if len(data.duplicates):
+        data.duplicates.to_csv(tdir / "duplicates.csv", index=False)
+        written.append(tdir / "duplicates.csv")
+    return written
+
+
+def analyze(paths: list[str | os.PathLike], out: str | os.PathLike | None = None,
+            threshold: float = DEFAULT_THRESHOLD, latex: bool = False, make_plots: bool = True,
+            completed_only: bool = False) -> Analysis:  # fmt: skip
+    """Analyse the sweeps found under `paths` and write everything into `out` (default: the one path).
+
+    Raises NoSweepsFound or OutputError (both ValueError) with a one-line message.
     """
     out_dir = Path(out) if out is not None else default_out_dir(paths)
     data = load_sweeps(paths)
-    analysis = compute(data, threshold)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    analysis.table_files = _write_tables(analysis, out_dir, latex)
-    if make_plots:
-        analysis.plots = plots.make_plots(data.runs, data.curves, analysis.stats["final_eval_acc"],
-                                          analysis.extra_keys, threshold, out_dir / "plots")
-    gan_rows = gan.gan_runs(data.runs)
-    if len(gan_rows):
-        table = gan.metrics_table(gan_rows)
-        # the swept settings are the index: make them columns (a plain numbered index is dropped)
-        analysis.gan_table = table.reset_index(drop=table.index.names == [None])
-        base = out_dir / "tables" / "gan_metrics"
-        analysis.gan_table.to_csv(base.with_suffix(".csv"), index=False)
-        base.with_suffix(".md").write_text(analysis.gan_table.to_markdown(index=False) + "\n")
-        analysis.table_files += [base.with_suffix(".csv"), base.with_suffix(".md")]
-        if make_plots:
-            (out_dir / "plots").mkdir(parents=True, exist_ok=True)
-            analysis.plots["DCGAN: final sample grids"] = gan.gallery(
-                gan_rows["job_dir"], out_dir / "plots" / "gan_gallery.png", labels=gan_rows["job"])
-    doc = report.build(analysis, out_dir)
-    analysis.report_md = out_dir / "report.md"
-    analysis.report_html = out_dir / "report.html"
-    analysis.report_md.write_text(doc.to_markdown(out_dir))
-    analysis.report_html.write_text(doc.to_html())
+    check_writable(out_dir, chosen=out is not None)
+    options = Options(threshold=threshold, completed_only=completed_only, make_plots=make_plots,
+                      plots_dir=out_dir / "plots")  # fmt: skip
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        sections = compute(data, options)
+        analysis = Analysis(data=data, options=options, sections=sections)
+        analysis.table_files = _write_tables(data, sections, out_dir, latex)
+        doc = report.build(data, sections, options, analysis.table_files, out_dir)
+        analysis.report_md, analysis.report_html = out_dir / "report.md", out_dir / "report.html"
+        analysis.report_md.write_text(doc.to_markdown(out_dir))
+        analysis.report_html.write_text(doc.to_html())
+    except OSError as exc:
+        raise OutputError(f"cannot write the report into {out_dir}: {exc.strerror or exc}; "
+                          "choose another directory with --out DIR") from exc  # fmt: skip
     log.info("analysed %d runs of %d sweep(s) into %s", len(data.runs), len(data.sweeps), out_dir)
     return analysis

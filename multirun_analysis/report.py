@@ -1,4 +1,5 @@
-"""The sweep report: what was swept, the findings, tables, plots, unfinished runs, environment."""
+"""The report's content: the verdict and its figure first, then each task's section, what was swept,
+the runs that did not complete, provenance and environment, duplicates, all runs."""
 
 from __future__ import annotations
 
@@ -6,162 +7,218 @@ from pathlib import Path
 
 import pandas as pd
 
+from sweeplab import contract
+
 from .document import Document
-from .load import SweepData
-from .tables import METRICS, PALINDROME, PRIMARY_KEYS, model_sort_key, palindrome_runs
+from .runs import MISSING, PENDING, SweepData
+from .sections import Options, SectionResult, model_sort_key
 
 RUN_COLUMNS = ["job", "status", "task", "model", "seq_len", "seed"]
-RESULT_COLUMNS = ["final_eval_acc", "best_eval_acc", "step_to_99", "steps_done", "wall_time_s"]
+RESULT_COLUMNS = ["final_eval_acc", "best_eval_acc", "step_to_99", "early_stopped_at", "steps_done", "wall_time_s"]
+PROVENANCE = {"git_commit": "git commit", "git_dirty": "uncommitted changes", "sweeplab": "sweeplab",
+              "torch": "torch", "python": "python", "device": "device"}  # fmt: skip
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" if n == 1 else f"{n} {what}s"
+
+
+def accounting(data: SweepData) -> list[str]:
+    """What was found: jobs planned and in which state, running jobs' progress, duplicates, skipped dirs."""
+    runs = data.runs
+    status = runs["status"].astype(str)
+    counts = status.value_counts()
+    order = [contract.COMPLETED, contract.DIVERGED, contract.FAILED, contract.RUNNING, MISSING, "corrupt", PENDING]
+    parts = [f"{counts[s]} {'not started' if s == PENDING else s}" for s in order if s in counts]
+    parts += [f"{n} {s}" for s, n in counts.items() if s not in order]
+    sweeps = _count(len(data.sweeps), "sweep")
+    planned = [s.planned for s in data.sweeps]
+    if data.single_runs:
+        head = f"{_count(len(runs), 'single run')} (not one sweep)"
+    elif all(p is not None for p in planned):
+        head = f"{_count(sum(planned), 'job')} planned by {sweeps}"
+    else:
+        head = f"{_count(len(runs), 'job')} from {sweeps}"
+    lines = [f"{head}: {', '.join(parts) or 'none'}."]
+    running = runs[status == contract.RUNNING]
+    if len(running):
+        progress = [
+            f"{r.job} at step {int(r.steps_done)}" + (f" of {int(r.steps)}" if pd.notna(r.steps) else "")
+            if pd.notna(r.steps_done) else f"{r.job} (no step yet)"
+            for r in running.head(8).itertuples()
+        ]  # fmt: skip
+        more = f", and {len(running) - 8} more" if len(running) > 8 else ""
+        lines.append("Running (progress from metrics.csv): " + ", ".join(progress) + more + ".")
+    if any(s.adaptive for s in data.sweeps):
+        lines.append("An adaptive sweeper chooses later jobs from the results so far: the jobs it has not "
+                     "chosen yet are not counted above.")  # fmt: skip
+    if data.single_runs:
+        lines.append("These are single runs (`sweeplab` without `-m`), reported as a collection: runs that share "
+                     "the model, T and every setting are pooled as seeds of one cell.")  # fmt: skip
+    if len(data.duplicates):
+        lines.append(f"{_count(len(data.duplicates), 'duplicate run')} (same config and seed found more than once, "
+                     "e.g. in sweeps combined) counted once: see *Duplicates*.")  # fmt: skip
+    unreadable = [(p, why) for s in data.sweeps for p, why in s.unreadable]
+    if unreadable:
+        lines.append(f"Skipped {_count(len(unreadable), 'unreadable job dir')}: "
+                     + "; ".join(f"`{p}` ({why})" for p, why in unreadable) + ".")  # fmt: skip
+    return lines
 
 
 def _values_text(values: pd.Series) -> str:
-    uniq = values.dropna().unique()
+    uniq = list(values.dropna().unique())
     try:
         uniq = sorted(uniq, key=model_sort_key) if values.name == "model" else sorted(uniq)
     except TypeError:
         pass
-    return ", ".join(str(v) for v in uniq) if len(uniq) else "—"
+    return ", ".join(str(v) for v in uniq) if uniq else "—"
 
 
-def settings_table(runs: pd.DataFrame, config_columns: list[str], extra_keys: list[str]) -> pd.DataFrame:
-    """Config keys that did not vary: one value, or one value per model (model settings such as
-    the LSTM's forget_bias); '—' for a model whose config lacks the key."""
+def settings_table(runs: pd.DataFrame, columns: list[str], skip: list[str]) -> pd.DataFrame:
+    """Settings that did not vary among `runs`: one value, or one per model (the LSTM's forget_bias)."""
     rows = []
-    models = sorted(runs["model"].dropna().unique(), key=model_sort_key)
-    for col in sorted(config_columns):
-        if col in PRIMARY_KEYS or col in extra_keys or col not in runs.columns:
+    models = sorted(runs["model"].dropna().astype(str).unique(), key=model_sort_key)
+    for col in sorted(columns):
+        if col in skip or col not in runs.columns:
             continue
         values = runs[["model", col]].dropna(subset=[col])
         if values.empty:
             continue
         texts = values[col].astype(str)
-        per_model = {m: sorted(texts[values["model"] == m].unique()) for m in models}
-        if texts.nunique() == 1 and all(per_model.values()):
+        per_model = {m: sorted(texts[values["model"].astype(str) == m].unique()) for m in models}
+        if texts.nunique() == 1 and (not models or all(per_model.values())):
             rows.append({"setting": col, "value": texts.iloc[0]})
         else:
-            rows.append({"setting": col, "value": "; ".join(
-                f"{m}: {', '.join(v) if v else '—'}" for m, v in per_model.items())})
+            rows.append({"setting": col, "value": "; ".join(f"{m}: {', '.join(v) if v else '—'}"
+                                                           for m, v in per_model.items())})  # fmt: skip
     return pd.DataFrame(rows, columns=["setting", "value"])
 
 
-def _status_line(runs: pd.DataFrame) -> str:
-    counts = runs["status"].value_counts()
-    return ", ".join(f"{n} {s}" for s, n in counts.items())
+def provenance_bullets(runs: pd.DataFrame) -> list[str]:
+    """Which code and environment ran the runs: each value with its number of runs."""
+    items = []
+    for key, name in PROVENANCE.items():
+        col = f"provenance.{key}"
+        if col in runs and runs[col].notna().any():
+            counts = runs[col].dropna().astype(str).value_counts()
+            items.append(f"{name}: " + ", ".join(f"`{v}` ({_count(n, 'run')})" for v, n in counts.items()))
+    recorded = int(runs.filter(like="provenance.").notna().any(axis=1).sum()) if len(runs) else 0
+    finished = int(runs["status"].astype(str).isin(contract.STATUSES).sum())
+    if finished > recorded:
+        items.append(f"{finished - recorded} run(s) recorded no provenance (written before sweeplab recorded it)")
+    if "torch_version" in runs and runs["torch_version"].notna().any() and "provenance.torch" not in runs:
+        counts = runs["torch_version"].dropna().astype(str).value_counts()
+        items.append("torch version: " + ", ".join(f"`{v}` ({_count(n, 'run')})" for v, n in counts.items()))
+    if "device" in runs and runs["device"].notna().any():
+        counts = runs["device"].dropna().astype(str).value_counts()
+        items.append("device: " + ", ".join(f"`{v}` ({_count(n, 'run')})" for v, n in counts.items()))
+    return items
 
 
 def environment_bullets(runs: pd.DataFrame) -> list[str]:
     items = []
-    for col, name in (("device", "device"), ("torch_version", "torch version")):
-        if col in runs and runs[col].notna().any():
-            counts = runs[col].dropna().astype(str).value_counts()
-            items.append(f"{name}: " + ", ".join(f"`{v}` ({n} runs)" for v, n in counts.items()))
     if "n_params" in runs and runs["n_params"].notna().any():
         per_model = runs.dropna(subset=["n_params", "model"]).groupby("model")["n_params"].agg(
-            lambda s: ", ".join(str(int(v)) for v in sorted(s.unique())))
-        items.append("parameters: " + "; ".join(
-            f"{m}: {v}" for m, v in sorted(per_model.items(), key=lambda kv: model_sort_key(kv[0]))))
+            lambda s: ", ".join(str(int(v)) for v in sorted(s.unique())))  # fmt: skip
+        items.append("parameters: " + "; ".join(f"{m}: {v}" for m, v in sorted(per_model.items(),
+                                                                                key=lambda kv: model_sort_key(kv[0]))))  # fmt: skip
     if "steps_per_s" in runs and runs["steps_per_s"].notna().any():
         speed = runs.dropna(subset=["steps_per_s", "model"]).groupby("model")["steps_per_s"].mean()
-        items.append("mean speed: " + "; ".join(
-            f"{m}: {v:.1f} steps/s" for m, v in sorted(speed.items(), key=lambda kv: model_sort_key(kv[0]))))
+        items.append("mean speed: " + "; ".join(f"{m}: {v:.1f} steps/s" for m, v in sorted(
+            speed.items(), key=lambda kv: model_sort_key(kv[0]))))  # fmt: skip
     if "wall_time_s" in runs and runs["wall_time_s"].notna().any():
         items.append(f"total training time: {runs['wall_time_s'].sum() / 60:.1f} min over "
-                     f"{runs['wall_time_s'].notna().sum()} runs")
-    return items or ["no run recorded its environment (no readable summary.json)"]
+                     f"{runs['wall_time_s'].notna().sum()} runs")  # fmt: skip
+    return items
 
 
-def build(analysis, out_dir: Path) -> Document:
-    """The report document of an ``Analysis`` (see pipeline.py)."""
-    data: SweepData = analysis.data
+def build(data: SweepData, sections: list[SectionResult], options: Options, table_files: list[Path],
+          out_dir: Path) -> Document:  # fmt: skip
     runs = data.runs
-    extra = analysis.extra_keys
-    doc = Document("Sweep analysis: RNN vs LSTM on the palindrome task")
-    doc.paragraph(f"{len(runs)} runs from {len(data.sweeps)} sweep(s): {_status_line(runs) or 'none'}.")
-
-    doc.heading("Findings")
-    for sentence in analysis.verdicts:
-        doc.paragraph(sentence)
-    if analysis.findings:
-        doc.bullets(analysis.findings)
+    if data.single_runs:
+        title = "Analysis of a collection of single runs"
     else:
-        doc.paragraph("No completed palindrome run: nothing to compare yet.")
-    doc.paragraph(f"A length T is *solved* when the mean final held-out accuracy over the completed seeds is "
-                  f">= {analysis.threshold:g} (`--threshold`). Means ± sample std (ddof = 1) over seeds; "
-                  "n = completed runs; runs that did not complete are counted in brackets and excluded.")
-    not_done = runs[runs["status"] != "completed"]
+        title = "Sweep analysis — " + ("; ".join(s.title for s in sections) if sections else "no recognised task")
+    doc = Document(title)
+    for line in accounting(data):
+        doc.paragraph(line)
+
+    doc.heading("Verdict")
+    if not sections:
+        doc.paragraph("No run of a task this analysis knows (palindrome, gan): nothing to compare.")
+    for section in sections:
+        for sentence in section.headline:
+            doc.paragraph(sentence)
+        for caption, path in section.headline_figures.items():
+            doc.image(path, caption)
+    not_done = runs[runs["status"].astype(str) != contract.COMPLETED]
     if len(not_done):
         doc.paragraph(f"**{len(not_done)} run(s) did not complete**: see *Runs that did not complete* below.")
-    others = runs[runs["task"].notna() & (runs["task"] != PALINDROME)]
+    known = pd.concat([s.runs for s in sections]) if sections else runs.iloc[0:0]
+    others = runs[~runs.index.isin(known.index)]
     if len(others):
-        tasks = ", ".join(sorted(others["task"].astype(str).unique()))
-        doc.paragraph(f"{len(others)} run(s) of other tasks ({tasks}) are listed under *All runs* "
-                      "but not in the palindrome tables.")
+        doc.paragraph(f"{len(others)} run(s) belong to no section (another task, or no model and length "
+                      "recorded): they are listed under *All runs*.")  # fmt: skip
+
+    for section in sections:
+        doc.heading(section.title[0].upper() + section.title[1:])
+        if section.body:
+            section.body(doc)
+
+    figures = [(caption, path) for s in sections for caption, path in s.figures.items()]
+    if figures:
+        doc.heading("Figures")
+        for caption, path in figures:
+            doc.heading(caption, 3)
+            doc.image(path, caption)
 
     doc.heading("What was swept")
     for sweep in data.sweeps:
         doc.heading(f"`{sweep.path}`", 3)
-        items = []
+        items = [f"kind: {sweep.kind}" + (f" (sweeper `{sweep.sweeper}`)" if sweep.sweeper else "")]
         if sweep.sweeper_params:
             items.append("sweeper params: " + "; ".join(f"`{k}={v}`" for k, v in sweep.sweeper_params.items()))
-        items.append("command-line overrides: " + (" ".join(f"`{o}`" for o in sweep.task_overrides) or "none"))
+        if sweep.kind == "sweep":
+            items.append("command-line overrides: " + (" ".join(f"`{o}`" for o in sweep.task_overrides) or "none"))
+        if sweep.planned is not None:
+            items.append(f"jobs planned: {sweep.planned}")
         items += [f"problem: {p}" for p in sweep.problems]
-        if not (sweep.path / "multirun.yaml").is_file():
-            items.append("no multirun.yaml: the swept keys below are inferred from the runs")
+        if sweep.kind == "sweep" and not (sweep.path / contract.SWEEP_CONFIG).is_file():
+            items.append("no multirun.yaml: the swept keys are inferred from the runs, pending jobs unknown")
         doc.bullets(items)
-    pal = palindrome_runs(runs)
-    varied = [f"`{k}`: {_values_text(pal[k])}" for k in ("model", "seq_len", "seed", *extra) if k in pal]
-    doc.paragraph("Values found in the runs:")
-    doc.bullets(varied)
-    if extra:
-        doc.paragraph("Extra grouping level(s), because they varied for a given model: "
-                      + ", ".join(f"`{k}`" for k in extra) + ".")
-    doc.heading("Fixed settings", 3)
-    doc.table(settings_table(runs, data.config_columns, extra))
-
-    doc.heading("Tables")
-    doc.heading("Longest length solved", 3)
-    if len(analysis.solved):
-        doc.table(analysis.solved_table)
-    for metric, title in METRICS.items():
-        doc.heading(f"{title[0].upper()}{title[1:]} (`{metric}`)", 3)
-        table = analysis.pivots.get(metric)
-        if table is None or table.empty:
-            doc.paragraph("no data")
-        else:
-            doc.table(table)
-
-    if analysis.gan_table is not None:
-        doc.heading("DCGAN quality (`task=gan` runs)", 3)
-        doc.paragraph("Frechet distance on the features of a small MNIST classifier (lower is better; "
-                      "the real-vs-real floor is what a perfect generator would score) and class coverage "
-                      "of generated digits; mean ± std (n) over completed seeds. See docs/GAN.md.")
-        doc.table(analysis.gan_table)
-
-    doc.heading("Plots")
-    if not analysis.plots:
-        doc.paragraph("no curves to plot")
-    for title, path in analysis.plots.items():
-        doc.heading(title, 3)
-        doc.image(path, title)
+    for section in sections:
+        found = [k for k in ("model", "seq_len", "seed") if k in section.runs and section.runs[k].notna().any()]
+        doc.heading(f"{section.task}: values found in the runs", 3)
+        swept = [k for k in section.swept if k not in ("model.name", "seq_len", "seed")]
+        doc.bullets([f"`{k}`: {_values_text(section.runs[k])}" for k in [*found, *swept] if k in section.runs])
+        doc.heading(f"{section.task}: fixed settings", 3)
+        skip = ["task", "seq_len", "seed", "model.name", *section.swept]
+        doc.table(settings_table(section.runs, data.config_columns, skip))
 
     doc.heading("Runs that did not complete")
     if len(not_done):
-        cols = [c for c in [*RUN_COLUMNS, *extra, "steps_done", "error", "problems", "job_dir"] if c in runs]
+        cols = [c for c in [*RUN_COLUMNS, "steps_done", "steps", "error", "problems", "job_dir"] if c in runs]
         doc.table(not_done[cols])
     else:
         doc.paragraph(f"All {len(runs)} runs completed.")
-    problems = runs[(runs["status"] == "completed") & runs["problems"].fillna("").astype(bool)]
+    problems = runs[(runs["status"].astype(str) == contract.COMPLETED) & runs["problems"].fillna("").astype(bool)]
     if len(problems):
         doc.paragraph("Completed runs with unreadable files:")
         doc.table(problems[["job", "problems", "job_dir"]])
 
-    doc.heading("Environment")
-    doc.bullets(environment_bullets(runs))
+    doc.heading("Provenance and environment")
+    doc.bullets(provenance_bullets(runs) + environment_bullets(runs) or ["no run recorded its environment"])
+
+    if len(data.duplicates):
+        doc.heading("Duplicates")
+        doc.paragraph("Runs of the same config and seed found more than once; each counts once (the kept copy).")
+        doc.table(data.duplicates)
 
     doc.heading("All runs")
-    cols = [c for c in [*RUN_COLUMNS, *extra, *RESULT_COLUMNS] if c in runs]
+    keys = [k for s in sections for k in s.swept if k not in ("model.name", "seq_len")]
+    cols = [c for c in dict.fromkeys([*RUN_COLUMNS, *keys, *RESULT_COLUMNS]) if c in runs]
     doc.table(runs[cols])
     doc.heading("Files")
     doc.bullets([f"`{Path(p).relative_to(out_dir).as_posix() if Path(p).is_relative_to(out_dir) else p}`"
-                 for p in analysis.table_files])
+                 for p in table_files])  # fmt: skip
     return doc

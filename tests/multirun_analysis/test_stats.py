@@ -18,11 +18,7 @@ def test_wilson_matches_published_values():
     low, high = wilson_interval(3, 3)  # by hand: centre 0.71925, half-width 0.28075
     assert (low, high) == pytest.approx((0.43849, 1.0), abs=1e-4)
     lows, highs = wilson_interval([1, 2], [2, 0])
-    assert (
-        lows[0] == pytest.approx(0.0945, abs=1e-4)
-        and np.isnan(lows[1])
-        and np.isnan(highs[1])
-    )
+    assert lows[0] == pytest.approx(0.0945, abs=1e-4) and np.isnan(lows[1]) and np.isnan(highs[1])
 
 
 def _logistic_sample(t50=20.0, width=3.0, lengths=range(5, 41, 5), seeds=12, rng=1):
@@ -57,15 +53,11 @@ def test_known_boundary_recovered_within_interval_in_most_samples():
         t, solved = _logistic_sample(t50=20.0, seeds=8, rng=100 + sample)
         estimate = fit_t50(t, solved, rng=sample)
         covered += estimate.ci_low <= 20.0 <= estimate.ci_high
-    assert (
-        covered >= 34
-    )  # nominal 95%: 38 of 40 expected; a broken interval covers far less
+    assert covered >= 34  # nominal 95%: 38 of 40 expected; a broken interval covers far less
 
 
 def test_irregular_lengths_and_a_fixed_sample():
-    t, solved = _logistic_sample(
-        t50=23.0, lengths=[5, 7, 12, 19, 22, 24, 31, 47], seeds=10, rng=7
-    )
+    t, solved = _logistic_sample(t50=23.0, lengths=[5, 7, 12, 19, 22, 24, 31, 47], seeds=10, rng=7)
     estimate = fit_t50(t, solved)
     assert estimate.ci_low <= 23.0 <= estimate.ci_high
     assert estimate.ci_high - estimate.ci_low < 12
@@ -89,11 +81,7 @@ def test_censored_answers_never_invent_a_number():
 
 def test_one_tested_length_has_no_curve():
     estimate = fit_t50([10, 10, 10], [True, False, True])
-    assert (
-        estimate.t50 is None
-        and estimate.censored == "none"
-        and "one length" in estimate.note
-    )
+    assert estimate.t50 is None and estimate.censored == "none" and "one length" in estimate.note
 
 
 def test_duplicate_seed_counted_once():

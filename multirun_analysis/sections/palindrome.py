@@ -1,0 +1,448 @@
+"""The palindrome section: which model remembers longer, and how sure we are (docs/ANALYSIS.md).
+
+A run *solves* its length T when its final held-out accuracy reaches the threshold. Per model and T:
+the success rate k/n with a Wilson interval; per model: T50, the length half the runs solve, from a
+logistic fit with a bootstrap interval (or the censored answer); per T: the paired effect of one
+model against another over seeds. The verdict says only what these intervals support.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from sweeplab import contract
+
+from .. import stats
+from ..runs import PENDING
+from . import Options, SectionResult, groups, label, model_sort_key, select, varying_keys
+
+PALINDROME = "palindrome"
+PRIMARY_KEYS = ("task", "model.name", "seq_len", "seed")
+#: a mean of (1.00 + 1.00 + 0.97) / 3 is 0.99: compare with a tolerance
+EPS = 1e-9
+SUCCESS_COLUMNS = ["model", "seq_len", "solved", "n", "rate", "ci_low", "ci_high"]
+MEMORY_COLUMNS = ["model", "t50", "ci_low", "ci_high", "censored", "tested_min", "tested_max", "n", "solved", "note"]
+PAIRED_COLUMNS = ["seq_len", "model_a", "model_b", "mean_diff", "ci_low", "ci_high", "p_a_better", "n_pairs",
+                  "wilcoxon_p"]  # fmt: skip
+ACCURACY_COLUMNS = ["model", "seq_len", "n", "mean", "median", "std", "ci_low", "ci_high"]
+
+
+def palindrome_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The palindrome rows that name their model and length."""
+    if runs.empty:
+        return runs
+    task = runs["task"].astype(object)
+    mine = (task == PALINDROME) | task.isna()
+    return runs[mine.fillna(False).astype(bool) & runs["model"].notna() & runs["seq_len"].notna()]
+
+
+def counted_statuses(options: Options) -> tuple[str, ...]:
+    """Statuses that count in a success rate: a diverged or failed run did not learn T."""
+    return (contract.COMPLETED,) if options.completed_only else (contract.COMPLETED, contract.DIVERGED, contract.FAILED)
+
+
+def _with_outcome(runs: pd.DataFrame, options: Options) -> pd.DataFrame:
+    status = runs["status"].astype(object)
+    counted = status.isin(counted_statuses(options))
+    acc = pd.to_numeric(runs["final_eval_acc"], errors="coerce")
+    solved = counted & (status == contract.COMPLETED) & (acc >= options.threshold - EPS).fillna(False)
+    return runs.assign(_counted=counted.astype(bool), _solved=solved.astype(bool), _acc=acc,
+                       seq_len=runs["seq_len"].astype("Int64"))  # fmt: skip
+
+
+def _not_counted(statuses: pd.Series, counted: pd.Series) -> str:
+    left = statuses[~counted.astype(bool)].astype(str).value_counts()
+    return ", ".join(f"{n} {s}" for s, n in sorted(left.items()))
+
+
+def success_rates(runs: pd.DataFrame, keys: list[str], options: Options) -> pd.DataFrame:
+    """k/n solved per (keys..., model, T) with the Wilson interval; `not_counted` lists the rest."""
+    cols = [*keys, *SUCCESS_COLUMNS, "not_counted"]
+    if runs.empty:
+        return pd.DataFrame(columns=cols)
+    df = _with_outcome(runs, options)
+    by = [*keys, "model", "seq_len"]
+    table = df.groupby(by, dropna=False, sort=False).agg(
+        solved=("_solved", "sum"),
+        n=("_counted", "sum"),
+        not_counted=("status", lambda s: _not_counted(s, df.loc[s.index, "_counted"])),
+    )
+    table = table.reset_index()
+    table["solved"], table["n"] = table["solved"].astype(int), table["n"].astype(int)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table["rate"] = np.where(table["n"] > 0, table["solved"] / table["n"].where(table["n"] > 0, 1), np.nan)
+    table["ci_low"], table["ci_high"] = stats.wilson_interval(table["solved"], table["n"])
+    return _sorted(table[cols], keys, ["seq_len"])
+
+
+def _sorted(table: pd.DataFrame, keys: list[str], then: list[str], model: str = "model") -> pd.DataFrame:
+    order = table[model].map(model_sort_key)
+    try:
+        table = table.assign(_m=order).sort_values([*keys, "_m", *then], kind="stable", na_position="last")
+    except TypeError:
+        table = table.assign(_m=order).sort_values(["_m", *then], kind="stable")
+    return table.drop(columns="_m").reset_index(drop=True)
+
+
+def accuracy(runs: pd.DataFrame, keys: list[str], options: Options) -> pd.DataFrame:
+    """Final held-out accuracy of the completed runs per cell: mean, median, std and the mean's interval."""
+    cols = [*keys, *ACCURACY_COLUMNS]
+    df = _with_outcome(runs, options) if len(runs) else runs
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    df = df[(df["status"].astype(object) == contract.COMPLETED) & df["_acc"].notna()]
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    by = [*keys, "model", "seq_len"]
+    table = (
+        df.groupby(by, dropna=False, sort=False)
+        .agg(n=("_acc", "size"), mean=("_acc", "mean"), median=("_acc", "median"), std=("_acc", "std"))
+        .reset_index()
+    )
+    intervals = [
+        stats.bootstrap_mean_interval(cell["_acc"], n_boot=options.n_boot)
+        for _, cell in df.groupby(by, dropna=False, sort=False)
+    ]
+    table["ci_low"] = [low for low, _ in intervals]
+    table["ci_high"] = [high for _, high in intervals]
+    return _sorted(table[cols], keys, ["seq_len"])
+
+
+def memory_lengths(runs: pd.DataFrame, keys: list[str], options: Options) -> tuple[pd.DataFrame, dict]:
+    """T50 per (keys..., model) over its counted runs: the table and {(keys..., model): T50Estimate}."""
+    estimates: dict[tuple, stats.T50Estimate] = {}
+    records = []
+    df = _with_outcome(runs, options) if len(runs) else runs
+    counted = df[df["_counted"]] if len(df) else df
+    for group in groups(counted, [*keys, "model"]) if len(counted) else []:
+        cell = select(counted, [*keys, "model"], group)
+        estimate = stats.fit_t50(cell["seq_len"].astype(float), cell["_solved"], cell["seed"].astype(float),
+                                 n_boot=options.n_boot, rng=0)  # fmt: skip
+        estimates[group] = estimate
+        records.append(dict(zip([*keys, "model"], group), t50=estimate.t50, ci_low=estimate.ci_low,
+                            ci_high=estimate.ci_high, censored=estimate.censored, tested_min=estimate.tested_min,
+                            tested_max=estimate.tested_max, n=estimate.n, solved=int(cell["_solved"].sum()),
+                            note=estimate.note))  # fmt: skip
+    table = pd.DataFrame.from_records(records, columns=[*keys, *MEMORY_COLUMNS])
+    return (_sorted(table, keys, []) if len(table) else table), estimates
+
+
+def _pairs(models: list[str]) -> list[tuple[str, str]]:
+    """(a, b) for every two models, a the later in MODEL_ORDER: lstm - rnn, gru - rnn, lstm - gru."""
+    ordered = sorted(models, key=model_sort_key)
+    return [(a, b) for i, b in enumerate(ordered) for a in ordered[i + 1 :]]
+
+
+def paired_effects(runs: pd.DataFrame, keys: list[str], options: Options) -> pd.DataFrame:
+    """Per (keys..., T) and pair of models: a - b final accuracy over the seeds both completed."""
+    cols = [*keys, *PAIRED_COLUMNS]
+    df = _with_outcome(runs, options) if len(runs) else runs
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    done = df[(df["status"].astype(object) == contract.COMPLETED) & df["_acc"].notna() & df["seed"].notna()]
+    records = []
+    for group in groups(done, [*keys, "seq_len"]) if len(done) else []:
+        cell = select(done, [*keys, "seq_len"], group).drop_duplicates(["model", "seed"])
+        for a, b in _pairs(list(cell["model"].unique())):
+            both = pd.merge(cell[cell["model"] == a][["seed", "_acc"]], cell[cell["model"] == b][["seed", "_acc"]],
+                            on="seed", suffixes=("_a", "_b"))  # fmt: skip
+            if both.empty:
+                continue
+            effect = stats.paired_effect(both["_acc_a"], both["_acc_b"], n_boot=options.n_boot)
+            records.append(dict(zip([*keys, "seq_len"], group), model_a=a, model_b=b, mean_diff=effect.mean_diff,
+                                ci_low=effect.ci_low, ci_high=effect.ci_high, p_a_better=effect.p_a_better,
+                                n_pairs=effect.n_pairs, wilcoxon_p=effect.wilcoxon_p))  # fmt: skip
+    table = pd.DataFrame.from_records(records, columns=cols)
+    return _sorted(table, keys, ["seq_len"], model="model_b") if len(table) else table
+
+
+def t50_differences(runs: pd.DataFrame, keys: list[str], estimates: dict, options: Options) -> pd.DataFrame:
+    """T50(a) - T50(b) with its interval, for the pairs of models whose T50 are both estimable."""
+    cols = [*keys, "model_a", "model_b", "difference", "ci_low", "ci_high"]
+    df = _with_outcome(runs, options) if len(runs) else runs
+    records = []
+    for group in groups(df, keys) if len(df) else []:
+        models = [k[-1] for k in estimates if tuple(k[:-1]) == tuple(group)]
+        for a, b in _pairs(models):
+            if estimates[(*group, a)].t50 is None or estimates[(*group, b)].t50 is None:
+                continue
+            cell = select(df[df["_counted"]], keys, group)
+            ra, rb = cell[cell["model"] == a], cell[cell["model"] == b]
+            diff = stats.t50_difference(ra["seq_len"].astype(float), ra["_solved"], rb["seq_len"].astype(float),
+                                        rb["_solved"], n_boot=options.n_boot)  # fmt: skip
+            if diff is not None:
+                records.append(dict(zip(keys, group), model_a=a, model_b=b, difference=diff.estimate,
+                                    ci_low=diff.ci_low, ci_high=diff.ci_high))  # fmt: skip
+    return pd.DataFrame.from_records(records, columns=cols)
+
+
+# --------------------------------------------------------------------------- words
+def _num(x: float) -> str:
+    return f"{x:.1f}"
+
+
+def _end(x: float, estimate: stats.T50Estimate) -> str:
+    if x == math.inf:
+        return f"> {estimate.tested_max}"
+    if x == -math.inf:
+        return f"< {estimate.tested_min}"
+    return _num(x)
+
+
+def t50_text(estimate: stats.T50Estimate, solved: int) -> str:
+    """`T50 = 17.2 [14.8, 19.9]`, or the censored form `T50 > 30 (solved 15/15 runs at T <= 30)`."""
+    if estimate.censored == stats.ABOVE:
+        return f"T50 > {estimate.tested_max} (solved {solved}/{estimate.n} runs at T <= {estimate.tested_max})"
+    if estimate.censored == stats.BELOW:
+        return f"T50 < {estimate.tested_min} (solved 0/{estimate.n} runs at T >= {estimate.tested_min})"
+    if estimate.t50 is None:
+        return f"T50 not estimable ({estimate.note}; solved {solved}/{estimate.n})"
+    text = f"T50 = {_num(estimate.t50)} [{_end(estimate.ci_low, estimate)}, {_end(estimate.ci_high, estimate)}]"
+    return text + (f" ({estimate.note})" if estimate.note else "")
+
+
+def clearly_longer(a: stats.T50Estimate, b: stats.T50Estimate, diff: stats.Difference | None) -> bool:
+    """Whether the data say model a remembers longer than model b (intervals, not point estimates)."""
+    if a.censored == stats.ABOVE:
+        return b.censored == stats.BELOW or (b.t50 is not None and b.ci_high <= a.tested_max)
+    if a.t50 is None:
+        return False
+    if b.censored == stats.BELOW:
+        return a.ci_low >= b.tested_min
+    return diff is not None and diff.ci_low > 0
+
+
+def _tested(cell: pd.DataFrame) -> str:
+    lengths = sorted(int(t) for t in cell["seq_len"].dropna().unique())
+    if len(lengths) > 4:
+        return f"T = {lengths[0]}–{lengths[-1]} ({len(lengths)} lengths)"
+    return "T = " + ", ".join(map(str, lengths))
+
+
+def _sentence(prefix: str, text: str) -> str:
+    return prefix + text if prefix else text[:1].upper() + text[1:]
+
+
+def verdict(group: tuple, keys: list[str], runs: pd.DataFrame, memory: pd.DataFrame, estimates: dict,
+            differences: pd.DataFrame, paired: pd.DataFrame) -> str:  # fmt: skip
+    """One sentence (or two) for one value of the grouping keys."""
+    prefix = f"{label(keys, group)}: " if keys else ""
+    models = sorted((k[-1] for k in estimates if tuple(k[:-1]) == tuple(group)), key=model_sort_key)
+    cell = select(runs, keys, group)
+    status = cell["status"].astype(str)
+    if not (status == contract.COMPLETED).any():
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(status.value_counts().items()))
+        return _sentence(prefix, f"no run has completed yet ({counts}): nothing to compare.")
+    if not models:
+        return _sentence(prefix, "no finished palindrome run yet: nothing to compare.")
+    failures = int((cell["_counted"] & status.isin([contract.DIVERGED, contract.FAILED])).sum())
+    if failures:
+        note = f" ({failures} diverged or failed run(s) counted as not solved; `--completed-only` leaves them out.)"
+    else:
+        note = ""
+    return _verdict(prefix, group, keys, models, cell, memory, estimates, differences, paired) + note
+
+
+def _verdict(prefix, group, keys, models, cell, memory, estimates, differences, paired) -> str:
+    mem = select(memory, keys, group).set_index("model")
+    texts = {m: f"{m} {t50_text(estimates[(*group, m)], int(mem.loc[m, 'solved']))}" for m in models}
+    if len(models) == 1:
+        return prefix + texts[models[0]] + " (one model: nothing to compare)."
+
+    def diff(a: str, b: str) -> stats.Difference | None:
+        rows = select(differences, keys, group)
+        for x, y, sign in ((a, b, 1), (b, a, -1)):
+            hit = rows[(rows["model_a"] == x) & (rows["model_b"] == y)]
+            if len(hit):
+                r = hit.iloc[0]
+                lo, hi = sorted((sign * r["ci_low"], sign * r["ci_high"]))
+                return stats.Difference(sign * r["difference"], lo, hi)
+        return None
+
+    counted = cell[cell["_counted"]]
+    tested = {m: _tested(counted[counted["model"] == m]) for m in models}
+    where = ""
+    if len(set(tested.values())) > 1:
+        where = " Tested at different lengths: " + "; ".join(f"{m} {t}" for m, t in tested.items()) + "."
+
+    def longer(a: str, b: str) -> bool:
+        return clearly_longer(estimates[(*group, a)], estimates[(*group, b)], diff(a, b))
+
+    top = [m for m in models if not any(longer(o, m) for o in models if o != m)]
+    rest = [m for m in models if m not in top]
+    if top and rest and all(longer(t, r) for t in top for r in rest):
+        extra = [_diff_text(t, r, diff(t, r)) for t in top for r in rest if diff(t, r)]
+        if len(top) == 1:
+            best = top[0]
+            head = f"**{best}** remembers {'longer' if len(models) == 2 else 'longest'}: {texts[best][len(best) + 1 :]}"
+            text = f"{head} against {' and '.join(texts[o] for o in rest)}."
+        else:
+            names = " and ".join(f"**{t}**" for t in top)
+            text = (f"{names} remember longer than {' and '.join(rest)} (no clear difference between "
+                    f"{' and '.join(top)}): " + "; ".join(texts[m] for m in models) + ".")  # fmt: skip
+        return prefix + text + (" " + "; ".join(extra) + "." if extra else "") + where
+    censors = {estimates[(*group, m)].censored for m in models}
+    if censors == {stats.BELOW}:
+        head = "no model solved any tested length"
+    elif censors == {stats.ABOVE}:
+        head = "every model solved every tested length: test longer lengths to tell them apart"
+    else:
+        head = "the data do not say which model remembers longer"
+    text = f"{head}: " + "; ".join(texts[m] for m in models) + "."
+    return _sentence(prefix, text + _paired_text(select(paired, keys, group)) + where)
+
+
+def _diff_text(a: str, b: str, d: stats.Difference) -> str:
+    return f"T50({a}) − T50({b}) = {d.estimate:+.1f} [{d.ci_low:+.1f}, {d.ci_high:+.1f}]"
+
+
+def _paired_text(paired: pd.DataFrame) -> str:
+    """Where paired accuracies differ clearly (the interval excludes 0), in a few words."""
+    clear = paired[(paired["ci_low"] > 0) | (paired["ci_high"] < 0)] if len(paired) else paired
+    if clear.empty:
+        return ""
+    parts = [f"{r.model_a} − {r.model_b} = {r.mean_diff:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}] at T = {r.seq_len}"
+             for r in clear.head(3).itertuples()]  # fmt: skip
+    more = f" (and {len(clear) - 3} more)" if len(clear) > 3 else ""
+    return " Paired by seed, final accuracy differs clearly: " + "; ".join(parts) + more + "."
+
+
+# --------------------------------------------------------------------------- display tables
+def _rate_cell(row) -> str:
+    if row["n"] == 0:
+        text = "0/0"
+    else:
+        text = f"{row['solved']}/{row['n']} ({row['ci_low']:.2f}–{row['ci_high']:.2f})"
+    return text + (f" [{row['not_counted']}]" if row["not_counted"] else "")
+
+
+def _pivot(table: pd.DataFrame, keys: list[str], cell) -> pd.DataFrame:
+    if table.empty:
+        return pd.DataFrame(columns=[*keys, "T"])
+    cells = table.assign(cell=[cell(r) for _, r in table.iterrows()])
+    for key in keys:  # a key absent from some runs: those rows stay, under "—"
+        cells[key] = [("—" if pd.isna(v) else v) for v in cells[key]]
+    wide = cells.pivot_table(index=[*keys, "seq_len"], columns="model", values="cell", aggfunc="first", fill_value="—")
+    wide = wide[sorted(wide.columns, key=model_sort_key)]
+    wide.columns.name = None
+    return wide.reset_index().rename(columns={"seq_len": "T"})
+
+
+def _accuracy_cell(row) -> str:
+    if row["n"] < 2:
+        return f"{row['mean']:.3f} (n=1)"
+    return f"{row['mean']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}], median {row['median']:.3f} (n={row['n']})"
+
+
+def _memory_display(memory: pd.DataFrame, estimates: dict, keys: list[str]) -> pd.DataFrame:
+    rows = []
+    for _, r in memory.iterrows():
+        estimate = estimates[(*[r[k] for k in keys], r["model"])]
+        rows.append({**{k: r[k] for k in keys}, "model": r["model"], "memory length": t50_text(estimate, r["solved"]),
+                     "tested T": f"{r['tested_min']}–{r['tested_max']}", "runs solved": f"{r['solved']}/{r['n']}"})  # fmt: skip
+    return pd.DataFrame(rows, columns=[*keys, "model", "memory length", "tested T", "runs solved"])
+
+
+def _paired_display(paired: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    rows = []
+    for _, r in paired.iterrows():
+        test = "n < 6: no test" if r["n_pairs"] < stats.MIN_PAIRS_FOR_A_TEST else f"{r['wilcoxon_p']:.3g}"
+        interval = "—" if pd.isna(r["ci_low"]) else f"[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
+        rows.append({**{k: r[k] for k in keys}, "T": r["seq_len"], "a − b": f"{r['model_a']} − {r['model_b']}",
+                     "mean difference": f"{r['mean_diff']:+.3f} {interval}", "P(a > b)": f"{r['p_a_better']:.2f}",
+                     "pairs": r["n_pairs"], "Wilcoxon p": test})  # fmt: skip
+    return pd.DataFrame(rows, columns=[*keys, "T", "a − b", "mean difference", "P(a > b)", "pairs", "Wilcoxon p"])
+
+
+# --------------------------------------------------------------------------- the section
+def grouping_keys(runs: pd.DataFrame, config_columns: list[str]) -> list[str]:
+    """Keys besides model, T and seed that vary *for one model*: an extra level of every table.
+
+    A key that only differs between models (the LSTM's forget_bias) is a property of the model.
+    """
+    return varying_keys(runs, config_columns, skip=PRIMARY_KEYS, within="model")
+
+
+def build(data, options: Options) -> SectionResult | None:
+    from . import palindrome_figures as figures
+
+    runs = palindrome_runs(data.runs)
+    if runs.empty:
+        return None
+    keys = grouping_keys(runs, data.config_columns)
+    success = success_rates(runs, keys, options)
+    memory, estimates = memory_lengths(runs, keys, options)
+    paired = paired_effects(runs, keys, options)
+    differences = t50_differences(runs, keys, estimates, options)
+    acc = accuracy(runs, keys, options)
+    outcome = _with_outcome(runs, options)
+    verdicts = [verdict(g, keys, outcome, memory, estimates, differences, paired) for g in groups(runs, keys)]
+    models = sorted(runs["model"].dropna().astype(str).unique(), key=model_sort_key)
+
+    result = SectionResult(
+        task=PALINDROME,
+        title="palindrome: " + " vs ".join(models),
+        runs=runs,
+        swept=varying_keys(runs, data.config_columns, skip=("seed",)),
+        headline=verdicts,
+        tables={
+            "success_rate": success.drop(columns="not_counted"),
+            "memory_length": memory,
+            "paired_effect": paired,
+            "t50_difference": differences,
+            "accuracy": acc,
+        },
+        markdown_tables={
+            "success_rate": _pivot(success, keys, _rate_cell),
+            "memory_length": _memory_display(memory, estimates, keys),
+            "paired_effect": _paired_display(paired, keys),
+            "accuracy": _pivot(acc, keys, _accuracy_cell),
+        },
+    )
+    if options.make_plots:
+        figure = figures.success_rate_plot(
+            runs, success, estimates, keys, options, options.plots_dir / "success_rate.png"
+        )
+        if figure:
+            result.headline_figures["Success rate against T (Wilson 95% bands, fitted logistic, T50 marked)"] = figure
+        result.figures = figures.curve_figures(runs, data.curves, keys, options)
+
+    def body(doc) -> None:
+        pending = int((runs["status"].astype(object) == PENDING).sum())
+        counted = "completed" if options.completed_only else "completed, diverged and failed"
+        doc.heading("Memory length (T50)", 3)
+        doc.paragraph(
+            f"T50 is the length at which half the runs solve T (final held-out accuracy >= {options.threshold:g}): "
+            "a logistic fit of solved against T over every counted run, with a 95% bootstrap interval "
+            "(runs resampled within each T). A censored answer (`T50 > 30`) means every tested length was "
+            f"solved (or none was). Counted: {counted} runs (`--completed-only` counts completed runs only)."
+            + (f" {pending} planned job(s) not started yet are not counted." if pending else "")
+        )
+        doc.table(result.markdown_tables["memory_length"])
+        if len(differences):
+            doc.table(differences.rename(columns={"difference": "T50(a) − T50(b)"}))
+        doc.heading("Success rate per length", 3)
+        doc.paragraph("Runs that solved T out of the runs counted, with the Wilson 95% interval; in brackets the "
+                      "runs not counted (still running, planned, unreadable).")  # fmt: skip
+        doc.table(result.markdown_tables["success_rate"])
+        doc.heading("Paired effect (same seed, same training batches)", 3)
+        doc.paragraph(
+            "Per T, the mean over seeds of a − b final held-out accuracy (completed runs of both models at the "
+            "same seed), its 95% bootstrap interval, and P(a > b) (ties count half). With fewer than "
+            f"{stats.MIN_PAIRS_FOR_A_TEST} pairs no test can reach p < 0.05 (a Wilcoxon signed-rank test on "
+            "3 pairs has p >= 0.25), so none is printed."
+        )
+        doc.table(result.markdown_tables["paired_effect"]) if len(paired) else doc.paragraph("no paired runs")
+        doc.heading("Final held-out accuracy", 3)
+        doc.paragraph("Completed runs: mean [95% bootstrap interval of the mean], median (n). Accuracy per run is "
+                      "bimodal on this task (a run solves T or stays near chance), so read it with the success rate.")  # fmt: skip
+        if len(acc):
+            doc.table(result.markdown_tables["accuracy"])
+        else:
+            doc.paragraph("no completed run")
+
+    result.body = body
+    return result
