@@ -112,7 +112,8 @@ SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket=$MUNGE_SOCKET
+# cred_expire: a requeued job may start again after this many seconds (SLURM's default: 120)
+AuthInfo=socket=$MUNGE_SOCKET,cred_expire=5
 StateSaveLocation=$ROOT/state
 SlurmdSpoolDir=$ROOT/spool
 SlurmctldPidFile=$ROOT/run/slurmctld.pid
@@ -134,6 +135,8 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU=512
 SchedulerType=sched/backfill
+# look for startable jobs every 2 s (the defaults, 60 s and 30 s, suit thousands of jobs, not a test)
+SchedulerParameters=sched_interval=2,bf_interval=2
 ReturnToService=2
 # A cancelled or requeued job gets SIGTERM, then SIGKILL this many seconds later
 KillWait=5

@@ -94,15 +94,11 @@ class SweepStatus:
         """Seconds until the sweep ends at the finished jobs' speed (seconds per step, start to end,
         so launching and set-up count), with as many jobs at a time as run now; None before any
         job has finished, or when nothing is left."""
-        finished = [
-            j for j in self.jobs if j.state in FINISHED and j.seconds and j.total
-        ]
+        finished = [j for j in self.jobs if j.state in FINISHED and j.seconds and j.total]
         running = [j for j in self.jobs if j.state == RUNNING]
         if not finished or not (running or self.pending):
             return None
-        seconds_per_unit = sum(j.seconds for j in finished) / sum(
-            j.total for j in finished
-        )
+        seconds_per_unit = sum(j.seconds for j in finished) / sum(j.total for j in finished)
         typical_total = sum(j.total for j in finished) / len(finished)
         left = sum((j.total or typical_total) - (j.done or 0) for j in running)
         left += self.pending * typical_total
@@ -139,9 +135,7 @@ def grid_size(arguments: list[str]) -> int | None:
             if not override.is_sweep_override():
                 sizes[override.get_key_element()] = 1
             elif override.is_discrete_sweep():
-                sizes[override.get_key_element()] = len(
-                    list(override.sweep_string_iterator())
-                )
+                sizes[override.get_key_element()] = len(list(override.sweep_string_iterator()))
             else:
                 return None  # an interval: only optimising sweepers take those
     except Exception:  # noqa: BLE001 - Hydra's parser raises several kinds; any means "cannot say"
@@ -222,9 +216,7 @@ def configured_total(job_dir: Path, summary: dict | None) -> tuple[int | None, s
     if summary.get("epochs") is not None:
         return as_int(summary["epochs"]), "epochs"
     try:
-        trainer = (
-            yaml.safe_load((job_dir / HYDRA_CONFIG).read_text()).get("trainer") or {}
-        )
+        trainer = yaml.safe_load((job_dir / HYDRA_CONFIG).read_text()).get("trainer") or {}
     except (OSError, yaml.YAMLError, AttributeError):
         return None, "steps"
     if "steps" in trainer:
@@ -259,9 +251,7 @@ def read_job(sweep_dir: Path, job_dir: Path, now: float) -> Job:
     seconds = None
     if state in FINISHED:
         try:  # from Hydra's start of the job to its final summary: set-up and launching count too
-            seconds = (job_dir / SUMMARY_FILE).stat().st_mtime - (
-                job_dir / HYDRA_DIR / "hydra.yaml"
-            ).stat().st_mtime
+            seconds = (job_dir / SUMMARY_FILE).stat().st_mtime - (job_dir / HYDRA_DIR / "hydra.yaml").stat().st_mtime
         except OSError:
             seconds = None
         if not seconds or seconds <= 0:
@@ -273,9 +263,7 @@ def read_job(sweep_dir: Path, job_dir: Path, now: float) -> Job:
         done=done,
         total=total,
         unit=unit,
-        overrides=[
-            str(o) for o in (summary or {}).get("overrides") or hydra_overrides(job_dir)
-        ],
+        overrides=[str(o) for o in (summary or {}).get("overrides") or hydra_overrides(job_dir)],
         seconds=seconds,
         updated_s=None if written is None else max(0.0, now - written),
         error=(summary or {}).get("error") if state == FAILED else None,
@@ -286,13 +274,9 @@ def read_sweep(sweep_dir: str | os.PathLike) -> SweepStatus:
     """The sweep's status from its files; NotASweep when the dir is none."""
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
-        raise NotASweep(
-            f"{sweep_dir} is not a directory; give the sweep dir that `sweeplab -m` printed"
-        )
+        raise NotASweep(f"{sweep_dir} is not a directory; give the sweep dir that `sweeplab -m` printed")
     if (sweep_dir / SUMMARY_FILE).exists() and not (sweep_dir / SWEEP_CONFIG).exists():
-        raise NotASweep(
-            f"{sweep_dir} is a single run's dir, not a sweep; its status is in {SUMMARY_FILE}"
-        )
+        raise NotASweep(f"{sweep_dir} is a single run's dir, not a sweep; its status is in {SUMMARY_FILE}")
     declared = (sweep_dir / SWEEP_CONFIG).exists()
     # a sweep's subdir may nest (hydra.sweep.subdir=${model}/${seed}); without multirun.yaml only
     # the children count, so that a dir such as /tmp never reads as a sweep
@@ -304,9 +288,7 @@ def read_sweep(sweep_dir: str | os.PathLike) -> SweepStatus:
             "give the dir that `sweeplab -m` printed, e.g. multirun/DATE/TIME"
         )
     now = time.time()
-    return SweepStatus(
-        sweep_dir, [read_job(sweep_dir, d, now) for d in job_dirs], expected
-    )
+    return SweepStatus(sweep_dir, [read_job(sweep_dir, d, now) for d in job_dirs], expected)
 
 
 # --- the report -------------------------------------------------------------------------------------
@@ -331,11 +313,7 @@ def summary_line(status: SweepStatus) -> str:
     if status.count(INTERRUPTED):
         parts.append(f"{status.count(INTERRUPTED)} interrupted")
     parts += [f"{status.count(FAILED)} failed", f"{status.pending} pending"]
-    of = (
-        f"of {status.total}"
-        if status.expected is not None
-        else f"of {status.total} found (no declared grid)"
-    )
+    of = f"of {status.total}" if status.expected is not None else f"of {status.total} found (no declared grid)"
     line = f"{status.sweep_dir}: {', '.join(parts)} {of}"
     if done == status.total:
         return line + "; finished"
@@ -369,9 +347,7 @@ def job_line(job: Job, shown: set[str]) -> str:
         details.append(f"took {duration(job.seconds)}")
     if job.error:
         details.append(f"error: {job.error}")
-    return f"  job {job.name:>4}  {job.state:<11}  {progress:<24}  " + "  ".join(
-        d for d in details if d
-    )
+    return f"  job {job.name:>4}  {job.state:<11}  {progress:<24}  " + "  ".join(d for d in details if d)
 
 
 def report(status: SweepStatus, jobs: bool = False) -> list[str]:

@@ -9,6 +9,13 @@ import pytest
 HERE = Path(__file__).parent
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "slurm: runs jobs through a real SLURM controller (skipped without one)",
+    )
+
+
 def pytest_collection_modifyitems(config, items):
     if config.option.markexpr or os.environ.get("SWEEPLAB_SLOW") == "1":
         return
