@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
+from sweeplab.contract import samples_file
 from sweeplab.errors import ConfigError
 from sweeplab.runner import run_job
-from sweeplab.tasks.gan import samples_file
 from tests.gan.conftest import compose_config, run_cli, tiny
 
 
@@ -19,7 +19,14 @@ def _check_gan_run(run_dir, epochs=2):
     rows = list(csv.DictReader((run_dir / "metrics.csv").open()))
     assert list(rows[0]) == ["step", "epoch", "d_loss", "g_loss", "d_x", "d_g_z", "elapsed_s"]
     assert all(math.isfinite(float(r["d_loss"])) for r in rows)
-    for name in ("curves.png", "checkpoint.pt", "interpolation_linear.png", "interpolation_slerp.png", samples_file(1), samples_file(epochs)):
+    for name in (
+        "curves.png",
+        "checkpoint.pt",
+        "interpolation_linear.png",
+        "interpolation_slerp.png",
+        samples_file(1),
+        samples_file(epochs),
+    ):
         assert (run_dir / name).stat().st_size > 0, name
     assert summary["fid"] is not None and summary["fid"] >= 0
     assert sum(summary["class_histogram"]) == summary["fid_samples"]
@@ -37,15 +44,28 @@ def test_a_few_steps_on_mnist5k(tmp_path, cache_dir):
 
 def test_cli_trains_on_idx_files_then_interpolates_from_the_checkpoint(tmp_path, tiny_mnist, cache_dir):
     run_dir = tmp_path / "gan"
-    data = ["data=mnist", f"data.root={tiny_mnist}", "data.download=false", "data.classifier_size=20", "data.reference_size=20"]
+    data = [
+        "data=mnist",
+        f"data.root={tiny_mnist}",
+        "data.download=false",
+        "data.classifier_size=20",
+        "data.reference_size=20",
+    ]
     result = run_cli([*tiny(cache_dir), *data, f"hydra.run.dir={run_dir}"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     _check_gan_run(run_dir)
 
     out = tmp_path / "interp"
     result = run_cli(
-        ["task=interpolate", f"ckpt={run_dir}", f"quality.cache_dir={cache_dir}", "trainer.device=cpu",
-         "interpolation.candidates=8", f"data.root={tiny_mnist}", f"hydra.run.dir={out}"],  # paths: never the file's
+        [
+            "task=interpolate",
+            f"ckpt={run_dir}",
+            f"quality.cache_dir={cache_dir}",
+            "trainer.device=cpu",
+            "interpolation.candidates=8",
+            f"data.root={tiny_mnist}",
+            f"hydra.run.dir={out}",
+        ],  # paths: never the file's
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
@@ -84,8 +104,11 @@ def test_impossible_settings_are_refused_before_any_work(tmp_path, args, message
     with pytest.raises(ConfigError) as error:
         # tiny settings, so that a setting wrongly let through fails fast instead of training for minutes
         tiny = ["gan.width=4", "trainer.max_steps_per_epoch=1", "quality.enabled=false", "interpolation.enabled=false"]
-        run_job(compose_config(["task=gan", "trainer.device=cpu", *args, *([] if "task=interpolate" in args else tiny)]),
-                tmp_path / "run", [])
+        run_job(
+            compose_config(["task=gan", "trainer.device=cpu", *args, *([] if "task=interpolate" in args else tiny)]),
+            tmp_path / "run",
+            [],
+        )
     assert message in str(error.value) and "\n" not in str(error.value)
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["status"] == "failed"
 
