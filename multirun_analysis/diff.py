@@ -224,7 +224,7 @@ def document(diff: Diff, base_path, new_path) -> Document:
     doc.heading("Summary")
     doc.paragraph(f"**{improved} improvement(s)** and **{regressed} regression(s)** "
                   f"over {len(diff.cells)} cells and {len(diff.memory)} memory lengths.")  # fmt: skip
-    lines = [f"{r['model']}: T50 {r['base']} → {r['new']}" + (f" (change {_signed(r['change'], r['ci_low'], r['ci_high'], 1)})"
+    lines = [f"{r['model']}: {r['base']} → {r['new']}" + (f" (change {_signed(r['change'], r['ci_low'], r['ci_high'], 1)})"
              if pd.notna(r["change"]) else "") + f": {r['flag']}" for _, r in diff.memory.iterrows()]  # fmt: skip
     doc.bullets([(f"{label(diff.keys, tuple(r[k] for k in diff.keys))}, " if diff.keys else "") + line
                  for (_, r), line in zip(diff.memory.iterrows(), lines)])  # fmt: skip

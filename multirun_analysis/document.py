@@ -82,7 +82,7 @@ class Document:
                 lines += [f"- {item}" for item in block[1]] + [""]
             elif kind == "table":
                 escaped = block[1].apply(lambda col: col.str.replace("|", "\\|", regex=False))
-                lines += [escaped.to_markdown(index=False), ""]
+                lines += [escaped.to_markdown(index=False, disable_numparse=True), ""]  # the cells are display text
             elif kind == "image":
                 rel = Path(os.path.relpath(block[1], base_dir)).as_posix()
                 lines += [f"![{block[2]}]({rel})", "", f"*{block[2]}*", ""]

@@ -79,7 +79,7 @@ def settings_table(runs: pd.DataFrame, columns: list[str], skip: list[str]) -> p
     rows = []
     models = sorted(runs["model"].dropna().astype(str).unique(), key=model_sort_key)
     for col in sorted(columns):
-        if col in skip or col not in runs.columns:
+        if col in skip or col not in runs.columns or col.rsplit(".", 1)[-1] in ("_target_", "_partial_"):
             continue
         values = runs[["model", col]].dropna(subset=[col])
         if values.empty:
@@ -109,7 +109,7 @@ def provenance_bullets(runs: pd.DataFrame) -> list[str]:
     if "torch_version" in runs and runs["torch_version"].notna().any() and "provenance.torch" not in runs:
         counts = runs["torch_version"].dropna().astype(str).value_counts()
         items.append("torch version: " + ", ".join(f"`{v}` ({_count(n, 'run')})" for v, n in counts.items()))
-    if "device" in runs and runs["device"].notna().any():
+    if "device" in runs and runs["device"].notna().any() and "provenance.device" not in runs:
         counts = runs["device"].dropna().astype(str).value_counts()
         items.append("device: " + ", ".join(f"`{v}` ({_count(n, 'run')})" for v, n in counts.items()))
     return items
@@ -127,8 +127,9 @@ def environment_bullets(runs: pd.DataFrame) -> list[str]:
         items.append("mean speed: " + "; ".join(f"{m}: {v:.1f} steps/s" for m, v in sorted(
             speed.items(), key=lambda kv: model_sort_key(kv[0]))))  # fmt: skip
     if "wall_time_s" in runs and runs["wall_time_s"].notna().any():
-        items.append(f"total training time: {runs['wall_time_s'].sum() / 60:.1f} min over "
-                     f"{runs['wall_time_s'].notna().sum()} runs")  # fmt: skip
+        total = runs["wall_time_s"].sum()
+        spent = f"{total / 60:.1f} min" if total >= 60 else f"{total:.1f} s"
+        items.append(f"total training time: {spent} over {runs['wall_time_s'].notna().sum()} runs")
     return items
 
 

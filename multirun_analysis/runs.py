@@ -1,7 +1,7 @@
 """From sweep dirs to tidy frames: one row per run (and per planned job not started), and the curves.
 
 * `runs`: identity columns (sweep, job, job_num, status, task, model, seq_len, seed), the flattened
-  config as dotted columns (`model.name`, `optim.lr`, ...; typed by `convert_dtypes`), the results
+  config as dotted columns (`model.name`, `optim.lr`, ...; typed as written: see `_typed`), the results
   of summary.json (`final_eval_acc`, `steps_done`, `early_stopped_at`, ...), `provenance.*`, and
   `problems` (what could not be read). A job whose files are missing, partial or corrupt is still
   a row: its status says so (`missing`, `corrupt`). A planned job that has not started is a row
@@ -318,9 +318,33 @@ def collapse_duplicates(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
     return runs.drop(index=dropped.index), table
 
 
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Object columns as the type of their values: bools -> boolean, ints -> Int64 (with gaps), numbers ->
+    float64, strings -> string; a mixed column stays object."""
+    out = {}
+    for col in frame.columns:
+        values = frame[col].dropna()
+        kinds = {type(v) for v in values}
+        if not kinds:
+            out[col] = frame[col]
+        elif kinds == {bool}:
+            out[col] = frame[col].astype("boolean")
+        elif kinds == {int}:
+            out[col] = frame[col].astype("Int64")
+        elif kinds <= {int, float}:
+            out[col] = frame[col].astype("float64")
+        elif kinds == {str}:
+            out[col] = frame[col].astype("string")
+        else:
+            out[col] = frame[col]
+    return pd.DataFrame(out, index=frame.index)
+
+
 def _frame(rows: list[dict], flats: list[dict]) -> tuple[pd.DataFrame, list[str]]:
     """The runs frame: ids and results, then the config as dotted, typed columns."""
-    config = pd.json_normalize(flats, sep=".") if flats else pd.DataFrame(index=range(len(rows)))
+    # flats come from contract.flatten (the one flattener); DataFrame(dtype=object) keeps the values as
+    # written, so that `_typed` can tell 1 from 1.0 (json_normalize + convert_dtypes turn 1.0 into 1)
+    config = pd.DataFrame(flats, dtype=object) if flats else pd.DataFrame(index=range(len(rows)))
     in_ids = [c for c in config.columns if c in ID_COLUMNS]  # task, seq_len, seed: already id columns
     config_columns = list(config.columns)
     results = pd.DataFrame(rows, dtype=object)
@@ -330,7 +354,7 @@ def _frame(rows: list[dict], flats: list[dict]) -> tuple[pd.DataFrame, list[str]
     results = results.drop(columns=[c for c in results.columns if c in config.columns and c not in in_ids])
     runs = pd.concat([results.reset_index(drop=True), config.drop(columns=in_ids).reset_index(drop=True)], axis=1)
     runs = runs[[*ID_COLUMNS, *[c for c in runs.columns if c not in ID_COLUMNS]]]
-    typed = runs.drop(columns=list(NUMERIC_RESULTS)).convert_dtypes()
+    typed = _typed(runs.drop(columns=list(NUMERIC_RESULTS)))
     for col in NUMERIC_RESULTS:
         typed[col] = pd.to_numeric(runs[col], errors="coerce").astype(float)
     typed["job_num"] = pd.to_numeric(runs["job_num"], errors="coerce").astype("Int64")

@@ -156,7 +156,14 @@ def paired_effects(runs: pd.DataFrame, keys: list[str], options: Options) -> pd.
                                 ci_low=effect.ci_low, ci_high=effect.ci_high, p_a_better=effect.p_a_better,
                                 n_pairs=effect.n_pairs, wilcoxon_p=effect.wilcoxon_p))  # fmt: skip
     table = pd.DataFrame.from_records(records, columns=cols)
-    return _sorted(table, keys, ["seq_len"], model="model_b") if len(table) else table
+    if table.empty:
+        return table
+    order = table.assign(_b=table["model_b"].map(model_sort_key), _a=table["model_a"].map(model_sort_key))
+    return (
+        order.sort_values([*keys, "seq_len", "_b", "_a"], kind="stable")
+        .drop(columns=["_a", "_b"])
+        .reset_index(drop=True)
+    )
 
 
 def t50_differences(runs: pd.DataFrame, keys: list[str], estimates: dict, options: Options) -> pd.DataFrame:
@@ -299,15 +306,22 @@ def _diff_text(a: str, b: str, d: stats.Difference) -> str:
     return f"T50({a}) − T50({b}) = {d.estimate:+.1f} [{d.ci_low:+.1f}, {d.ci_high:+.1f}]"
 
 
+#: a bootstrap interval over fewer seeds is too optimistic to be quoted in the verdict
+MIN_PAIRS_IN_VERDICT = 3
+
+
 def _paired_text(paired: pd.DataFrame) -> str:
-    """Where paired accuracies differ clearly (the interval excludes 0), in a few words."""
-    clear = paired[(paired["ci_low"] > 0) | (paired["ci_high"] < 0)] if len(paired) else paired
+    """Where paired accuracies differ (the interval excludes 0, enough seeds), in a few words."""
+    if paired.empty:
+        return ""
+    clear = paired[((paired["ci_low"] > 0) | (paired["ci_high"] < 0)) & (paired["n_pairs"] >= MIN_PAIRS_IN_VERDICT)]
     if clear.empty:
         return ""
+    clear = clear.assign(_size=-clear["mean_diff"].abs()).sort_values("_size", kind="stable")
     parts = [f"{r.model_a} − {r.model_b} = {r.mean_diff:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}] at T = {r.seq_len}"
              for r in clear.head(3).itertuples()]  # fmt: skip
-    more = f" (and {len(clear) - 3} more)" if len(clear) > 3 else ""
-    return " Paired by seed, final accuracy differs clearly: " + "; ".join(parts) + more + "."
+    more = f" (and {len(clear) - 3} more in the paired table)" if len(clear) > 3 else ""
+    return " Paired by seed, the final accuracy differs: " + "; ".join(parts) + more + "."
 
 
 # --------------------------------------------------------------------------- display tables

@@ -98,7 +98,7 @@ def test_partial_sweep_makes_no_claim_from_lengths_not_tested(partial_sweep):
     (sentence,) = result.headline
     assert sentence.startswith("The data do not say which model remembers longer: rnn T50 = 17.5 [15.0, 20.0]")
     assert "lstm T50 > 10 (solved 3/3 runs at T <= 10)" in sentence
-    assert "tested at different lengths" in sentence
+    assert sentence.endswith("Tested at different lengths: rnn T = 10–30 (5 lengths); lstm T = 10.")
     success = result.tables["success_rate"]
     lstm15 = _cell(success, model="lstm", seq_len=15)
     assert lstm15["n"] == 0  # two running, one not started: none counted
