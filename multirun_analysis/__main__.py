@@ -12,6 +12,7 @@ import sys
 
 from sweeplab import contract
 
+from .discover import UsageError
 from .pipeline import analyze
 from .sections import Options
 
@@ -96,7 +97,7 @@ def diff_main(argv: list[str]) -> int:
     options = Options(threshold=args.threshold, completed_only=args.completed_only, make_plots=False)
     try:
         _, html = run_diff(args.base, args.new, args.out, options)
-    except ValueError as exc:  # NoSweepsFound, OutputError, no palindrome runs
+    except UsageError as exc:  # no sweep, no palindrome run, cannot write
         return _error(exc)
     print(f"comparison written to {html}")
     return 0
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         analysis = analyze(args.paths, out=args.out, threshold=args.threshold, latex=args.latex,
                            make_plots=not args.no_plots, completed_only=args.completed_only)  # fmt: skip
-    except ValueError as exc:  # NoSweepsFound, OutputError
+    except UsageError as exc:  # no sweep found, cannot write
         return _error(exc)
     for line in analysis.headline:
         log.info("%s", line)

@@ -20,6 +20,7 @@ import pandas as pd
 from sweeplab import contract
 
 from . import stats
+from .discover import UsageError
 from .document import Document
 from .pipeline import OutputError, check_writable
 from .runs import SweepData, load_sweeps
@@ -76,7 +77,7 @@ def _side(name: str, path, options: Options) -> Side:
     data = load_sweeps([path])
     runs = pal.palindrome_runs(data.runs)
     if runs.empty:
-        raise ValueError(f"{path} holds no palindrome run: `diff` compares two palindrome sweeps")
+        raise UsageError(f"{path} holds no palindrome run: `diff` compares two palindrome sweeps")
     return Side(name, data, pal._with_outcome(runs, options), pd.DataFrame(), pd.DataFrame(), {})
 
 

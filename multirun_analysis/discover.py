@@ -16,7 +16,11 @@ from sweeplab import contract
 log = logging.getLogger(__name__)
 
 
-class NoSweepsFound(ValueError):
+class UsageError(ValueError):
+    """A mistake of the command's user: the message is the one line they see."""
+
+
+class NoSweepsFound(UsageError):
     """None of the given paths is, or contains, a sweep dir."""
 
 

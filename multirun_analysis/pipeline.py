@@ -10,6 +10,7 @@ from pathlib import Path
 from sweeplab import contract
 
 from . import report
+from .discover import UsageError
 from .runs import SweepData, load_sweeps
 from .sections import Options, SectionResult
 from .sections import gan as gan_section
@@ -23,7 +24,7 @@ SECTIONS = (palindrome_section, gan_section)
 INTERNAL_COLUMNS = ("identity", "hydra_mode")
 
 
-class OutputError(ValueError):
+class OutputError(UsageError):
     """The report cannot be written where it should go (one line says where and what to do)."""
 
 

@@ -65,6 +65,32 @@ def accounting(data: SweepData) -> list[str]:
     return lines
 
 
+#: the grid an adaptive search is compared with: seq_len=range(t_min, t_max + 1, 5) x 3 seeds per model
+GRID_STEP, GRID_SEEDS = 5, 3
+
+
+def search_bullets(sweep, runs: pd.DataFrame) -> list[str]:
+    """An adaptive search in a few lines: its probes, and its compute next to the grid's."""
+    probes = sweep.search
+    if probes is None or probes.empty:
+        return []
+    rounds = probes["round"].nunique() if "round" in probes else "?"
+    per_model = "; ".join(f"{m}: {len(g)} at T = {', '.join(map(str, sorted(set(g['seq_len'].astype(int)))))}"
+                          for m, g in probes.groupby("model", sort=False))  # fmt: skip
+    items = [f"search.csv: {len(probes)} probes in {rounds} round(s) ({per_model})"]
+    settings = sweep.sweeper_settings
+    models, t_min, t_max = settings.get("models"), settings.get("t_min"), settings.get("t_max")
+    steps = pd.to_numeric(runs["steps"], errors="coerce").max()
+    done = pd.to_numeric(runs["steps_done"], errors="coerce").sum()
+    if isinstance(models, list) and isinstance(t_min, int) and isinstance(t_max, int) and pd.notna(steps):
+        grid_jobs = len(models) * len(range(t_min, t_max + 1, GRID_STEP)) * GRID_SEEDS
+        grid_steps = grid_jobs * int(steps)
+        items.append(f"compute: {int(done):,} training steps in {len(runs[runs['job_dir'].notna()])} jobs, against "
+                     f"{grid_steps:,} steps in {grid_jobs} jobs for the grid seq_len=range({t_min}, {t_max + 1}, "
+                     f"{GRID_STEP}) x {GRID_SEEDS} seeds ({done / grid_steps:.0%} of it)")  # fmt: skip
+    return items
+
+
 def _values_text(values: pd.Series) -> str:
     uniq = list(values.dropna().unique())
     try:
@@ -183,6 +209,7 @@ def build(data: SweepData, sections: list[SectionResult], options: Options, tabl
             items.append("command-line overrides: " + (" ".join(f"`{o}`" for o in sweep.task_overrides) or "none"))
         if sweep.planned is not None:
             items.append(f"jobs planned: {sweep.planned}")
+        items += search_bullets(sweep, runs[runs["sweep"] == sweep.label])
         items += [f"problem: {p}" for p in sweep.problems]
         if sweep.kind == "sweep" and not (sweep.path / contract.SWEEP_CONFIG).is_file():
             items.append("no multirun.yaml: the swept keys are inferred from the runs, pending jobs unknown")
@@ -195,6 +222,11 @@ def build(data: SweepData, sections: list[SectionResult], options: Options, tabl
         doc.heading(f"{section.task}: fixed settings", 3)
         skip = ["task", "seq_len", "seed", "model.name", *section.swept]
         doc.table(settings_table(section.runs, data.config_columns, skip))
+
+    for sweep in data.sweeps:
+        if sweep.search is not None and len(sweep.search):
+            doc.heading(f"Search record (`{sweep.label}/search.csv`)", 3)
+            doc.table(sweep.search)
 
     doc.heading("Runs that did not complete")
     if len(not_done):

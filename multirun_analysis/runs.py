@@ -83,6 +83,8 @@ class Sweep:
     sweeper_params: dict[str, str] = field(default_factory=dict)
     planned: int | None = None  # jobs the sweep will run (None: unknown, e.g. an adaptive search)
     adaptive: bool = False  # its sweeper decides later jobs as it goes
+    sweeper_settings: dict[str, Any] = field(default_factory=dict)  # hydra.sweeper's other keys (t_min...)
+    search: pd.DataFrame | None = None  # search.csv, when the sweeper wrote one
     problems: list[str] = field(default_factory=list)
     unreadable: list[tuple[Path, str]] = field(default_factory=list)
 
@@ -216,6 +218,7 @@ def _sweep_info(path: Path) -> tuple[Sweep, list[list[str]] | None]:
     params = sweeper.get("params")
     if isinstance(params, dict):
         sweep.sweeper_params = {str(k): str(v) for k, v in params.items()}
+    sweep.sweeper_settings = {str(k): v for k, v in sweeper.items() if k not in ("_target_", "params")}
     if sweep.sweeper and sweep.sweeper not in GRID_SWEEPERS:
         sweep.adaptive = True
         return sweep, None
@@ -250,7 +253,7 @@ def _pending_rows(sweep: Sweep, plan, found: list[dict], key_of) -> list[tuple[d
                 continue
             flat = read.override_values(overrides)
             pending.append((_planned_row(key_of(str(num)), num, flat, overrides), flat))
-    probes = _search_plan(sweep.path)
+    probes = sweep.search = _search_plan(sweep.path)
     if probes is not None:
         have_jobs = {Path(r["job_dir"]).name for r in found}
         have_cells = {(r["model"], r["seq_len"], r["seed"]) for r in found}

@@ -79,12 +79,14 @@ def success_rate_plot(runs: pd.DataFrame, success: pd.DataFrame, estimates: dict
                 if rows.empty:
                     continue
                 colour, marker = model_colour(model, models), model_marker(model)
-                t = rows["seq_len"].astype(float).to_numpy()
+                nudge = 0.006 * (x_range[1] - x_range[0]) * (i - (len(models) - 1) / 2)  # keep bars apart
+                t = rows["seq_len"].astype(float).to_numpy() + nudge
                 rate = rows["rate"].astype(float).to_numpy()
                 low, high = rows["ci_low"].astype(float).to_numpy(), rows["ci_high"].astype(float).to_numpy()
                 ax.fill_between(t, low, high, color=colour, alpha=0.15, lw=0)
                 estimate = estimates.get((*combo, model))
-                ax.errorbar(t, rate, yerr=[rate - low, high - rate], fmt=marker, color=colour, ms=7, capsize=3,
+                yerr = np.clip([rate - low, high - rate], 0, None)  # Wilson ends can miss 0 or 1 by 1e-16
+                ax.errorbar(t, rate, yerr=yerr, fmt=marker, color=colour, ms=7, capsize=3,
                             label=_t50_label(model, estimate) if estimate else model)  # fmt: skip
                 if estimate is not None and estimate.slope is not None:
                     grid = np.linspace(*x_range, 200)

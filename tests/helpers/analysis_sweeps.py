@@ -97,9 +97,10 @@ def write_job(sweep: Path, num: int | None, *, model="lstm", seq_len=10, seed=0,
     return job
 
 
-def write_multirun_yaml(sweep: Path, params: dict | None = None, task_overrides=(), sweeper=SWEEPLAB_SWEEPER) -> None:
+def write_multirun_yaml(sweep: Path, params: dict | None = None, task_overrides=(), sweeper=SWEEPLAB_SWEEPER,
+                        **sweeper_settings) -> None:  # fmt: skip
     sweep.mkdir(parents=True, exist_ok=True)
-    multirun = {"hydra": {"sweeper": {"_target_": sweeper, "params": params},
+    multirun = {"hydra": {"sweeper": {"_target_": sweeper, "params": params, **sweeper_settings},
                           "overrides": {"task": list(task_overrides)}, "mode": "MULTIRUN"},
                 "seed": 0, "task": "palindrome"}  # fmt: skip
     (sweep / "multirun.yaml").write_text(yaml.safe_dump(multirun, sort_keys=False))

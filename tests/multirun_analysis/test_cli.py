@@ -202,12 +202,20 @@ def test_callback_writes_the_report(known_sweep):
     assert "**lstm** remembers longer" in (known_sweep / "report.md").read_text()
 
 
-def test_callback_logs_and_never_raises(tmp_path, caplog):
+def test_callback_logs_and_never_raises(tmp_path, caplog, monkeypatch):
     config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path / "missing")}}})
+    with caplog.at_level(logging.WARNING, logger="multirun_analysis.callback"):
+        AnalysisCallback().on_multirun_end(config)
+    assert "sweep analysis skipped: no sweep found" in caplog.text and "Traceback" not in caplog.text
+    AnalysisCallback().on_multirun_end(OmegaConf.create({}))  # no hydra.sweep.dir: logged too
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("multirun_analysis.pipeline.analyze", broken)
     with caplog.at_level(logging.ERROR, logger="multirun_analysis.callback"):
         AnalysisCallback().on_multirun_end(config)
     assert "sweep analysis of" in caplog.text and "failed" in caplog.text
-    AnalysisCallback().on_multirun_end(OmegaConf.create({}))  # no hydra.sweep.dir: logged too
 
 
 @pytest.mark.parametrize("preset", ["quick", "rnn_vs_lstm"])
@@ -234,3 +242,22 @@ def test_early_stopped_runs_end_in_a_marker(tmp_path):
     stars = [line for ax in fig.axes for line in ax.lines if line.get_marker() == EARLY_STOP_MARKER]
     assert len(stars) == 1 and list(stars[0].get_xdata()) == [75]
     assert "stopped early (solved)" in [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+
+
+def test_an_adaptive_search_shows_its_record_and_its_compute(tmp_path):
+    sweep = tmp_path / "search"
+    sw.write_multirun_yaml(sweep, None, sweeper="hydra_plugins.sweeplab_memory_sweeper.sweeper.MemoryLengthSweeper",
+                           models=["rnn", "lstm"], t_min=5, t_max=20)  # fmt: skip
+    rows = ["round,model,seq_len,seed,job,solved,final_eval_acc,steps_done,reason"]
+    for job, (model, t, final) in enumerate([("rnn", 5, 1.0), ("rnn", 20, 0.1), ("lstm", 5, 1.0), ("lstm", 20, 1.0)]):
+        sw.write_job(sweep, job, model=model, seq_len=t, final=final, steps=200, metrics_until=100)
+        rows.append(f"1,{model},{t},0,{job},{final > 0.99},{final},100,gallop")
+    rows.append("2,rnn,12,0,4,,,,bisect")  # chosen, not started yet
+    (sweep / "search.csv").write_text("\n".join(rows) + "\n")
+    assert main([str(sweep), "-q", "--no-plots"]) == 0
+    md = (sweep / "report.md").read_text()
+    assert "5 jobs planned by 1 sweep: 4 completed, 1 not started." in md and "An adaptive sweeper chooses" in md
+    assert "search.csv: 5 probes in 2 round(s) (rnn: 3 at T = 5, 12, 20; lstm: 2 at T = 5, 20)" in md
+    # the grid: 2 models x range(5, 21, 5) = 4 lengths x 3 seeds = 24 jobs of 200 steps = 4,800 steps
+    assert "compute: 400 training steps in 4 jobs, against 4,800 steps in 24 jobs" in md and "(8% of it)" in md
+    assert "### Search record (`search/search.csv`)" in md
