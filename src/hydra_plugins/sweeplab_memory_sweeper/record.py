@@ -6,11 +6,12 @@ the same job dir, whatever happened in between.
 """
 
 import csv
+import io
 import logging
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from sweeplab.artifacts import write_csv
+from sweeplab.artifacts import write_text
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,17 @@ COLUMNS = tuple(f.name for f in fields(Row))
 
 
 def write(path: Path, rows: list[Row]) -> None:
-    write_csv(path, COLUMNS, [{k: ("" if v is None else v) for k, v in asdict(row).items()} for row in rows])
+    """Write the record atomically; an unchanged record is left as it is (a rerun that runs nothing)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: ("" if v is None else v) for k, v in asdict(row).items()} for row in rows)
+    try:
+        if Path(path).read_text() == buffer.getvalue():
+            return
+    except (OSError, UnicodeDecodeError):
+        pass
+    write_text(path, buffer.getvalue())
 
 
 def read(path: Path) -> list[Row]:

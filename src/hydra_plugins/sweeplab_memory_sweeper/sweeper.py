@@ -165,7 +165,7 @@ class MemoryLengthSweeper(Sweeper):
     def summary(self, states: list[search.ModelState], rounds: "Rounds") -> list[str]:
         """Each model's answer, and the compute used next to what the grid would have used."""
         lines = [
-            f"{s.model}: {search.verdict(s, self.settings)} from {s.runs} jobs ({s.why})"
+            f"{s.model}: {search.verdict(s, self.settings)}; {s.runs} jobs; {s.why}"
             for s in states  # each model's line
         ]
         steps_per_run = int(OmegaConf.select(self.config, "trainer.steps", default=0) or 0)
