@@ -78,7 +78,7 @@ def _side(name: str, path, options: Options) -> Side:
     runs = pal.palindrome_runs(data.runs)
     if runs.empty:
         raise UsageError(f"{path} holds no palindrome run: `diff` compares two palindrome sweeps")
-    return Side(name, data, pal._with_outcome(runs, options), pd.DataFrame(), pd.DataFrame(), {})
+    return Side(name, data, pal.with_outcome(runs, options), pd.DataFrame(), pd.DataFrame(), {})
 
 
 def _value_sets(runs: pd.DataFrame, columns: list[str]) -> dict[str, str]:
@@ -128,7 +128,7 @@ def compare(base_path, new_path, options: Options) -> Diff:
                       "rate_change": change, "ci_low": low, "ci_high": high, "acc_change": effect.mean_diff,
                       "acc_ci_low": effect.ci_low, "acc_ci_high": effect.ci_high, "n_pairs": effect.n_pairs,
                       "flag": flag})  # fmt: skip
-    cells = pal._sorted(pd.DataFrame(cells), keys, ["seq_len"]) if cells else pd.DataFrame()
+    cells = pal.sort_cells(pd.DataFrame(cells), keys, ["seq_len"]) if cells else pd.DataFrame()
 
     run_keys = [*cell_keys, "seed"]
     columns = [*run_keys, "status", "_acc", "_solved", "job"]
@@ -136,7 +136,7 @@ def compare(base_path, new_path, options: Options) -> Diff:
     per_run = per_run.rename(columns={"_acc_base": "acc_base", "_acc_new": "acc_new", "_solved_base": "solved_base",
                                       "_solved_new": "solved_new"})  # fmt: skip
     per_run["acc_change"] = per_run["acc_new"] - per_run["acc_base"]
-    per_run = pal._sorted(per_run, keys, ["seq_len", "seed"])
+    per_run = pal.sort_cells(per_run, keys, ["seq_len", "seed"])
 
     memory = []
     for group in sorted(

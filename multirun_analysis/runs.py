@@ -301,7 +301,7 @@ def collapse_duplicates(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
     The copy kept is the most finished one: completed, diverged, failed, running, then the one with
     most steps done, then the first found.
     """
-    empty = pd.DataFrame(columns=["job", "status", "kept", "kept_status"])
+    empty = pd.DataFrame(columns=["job", "status", "kept", "kept_status", "same_result"])
     if runs.empty or runs["identity"].isna().all():
         return runs, empty
     rank = runs["status"].map(lambda s: _STATUS_RANK.get(s, 9))
@@ -318,6 +318,13 @@ def collapse_duplicates(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
         "kept": kept.loc[dropped["identity"], "job"].to_numpy(),
         "kept_status": kept.loc[dropped["identity"], "status"].to_numpy(),
     })  # fmt: skip
+    # a copy run by other code (or on another device) may differ: say so rather than hide it
+    mine = pd.to_numeric(dropped["final_eval_acc"], errors="coerce").to_numpy()
+    theirs = pd.to_numeric(kept.loc[dropped["identity"], "final_eval_acc"], errors="coerce").to_numpy()
+    table["same_result"] = [
+        "—" if pd.isna(a) or pd.isna(b) else "yes" if abs(a - b) < 1e-12 else f"no ({a:.4g} vs {b:.4g})"
+        for a, b in zip(mine, theirs)
+    ]
     return runs.drop(index=dropped.index), table
 
 

@@ -44,7 +44,7 @@ def counted_statuses(options: Options) -> tuple[str, ...]:
     return (contract.COMPLETED,) if options.completed_only else (contract.COMPLETED, contract.DIVERGED, contract.FAILED)
 
 
-def _with_outcome(runs: pd.DataFrame, options: Options) -> pd.DataFrame:
+def with_outcome(runs: pd.DataFrame, options: Options) -> pd.DataFrame:
     status = runs["status"].astype(object)
     counted = status.isin(counted_statuses(options))
     acc = pd.to_numeric(runs["final_eval_acc"], errors="coerce")
@@ -63,7 +63,7 @@ def success_rates(runs: pd.DataFrame, keys: list[str], options: Options) -> pd.D
     cols = [*keys, *SUCCESS_COLUMNS, "not_counted"]
     if runs.empty:
         return pd.DataFrame(columns=cols)
-    df = _with_outcome(runs, options)
+    df = with_outcome(runs, options)
     by = [*keys, "model", "seq_len"]
     table = df.groupby(by, dropna=False, sort=False).agg(
         solved=("_solved", "sum"),
@@ -75,10 +75,10 @@ def success_rates(runs: pd.DataFrame, keys: list[str], options: Options) -> pd.D
     with np.errstate(invalid="ignore", divide="ignore"):
         table["rate"] = np.where(table["n"] > 0, table["solved"] / table["n"].where(table["n"] > 0, 1), np.nan)
     table["ci_low"], table["ci_high"] = stats.wilson_interval(table["solved"], table["n"])
-    return _sorted(table[cols], keys, ["seq_len"])
+    return sort_cells(table[cols], keys, ["seq_len"])
 
 
-def _sorted(table: pd.DataFrame, keys: list[str], then: list[str], model: str = "model") -> pd.DataFrame:
+def sort_cells(table: pd.DataFrame, keys: list[str], then: list[str], model: str = "model") -> pd.DataFrame:
     order = table[model].map(model_sort_key)
     try:
         table = table.assign(_m=order).sort_values([*keys, "_m", *then], kind="stable", na_position="last")
@@ -90,7 +90,7 @@ def _sorted(table: pd.DataFrame, keys: list[str], then: list[str], model: str = 
 def accuracy(runs: pd.DataFrame, keys: list[str], options: Options) -> pd.DataFrame:
     """Final held-out accuracy of the completed runs per cell: mean, median, std and the mean's interval."""
     cols = [*keys, *ACCURACY_COLUMNS]
-    df = _with_outcome(runs, options) if len(runs) else runs
+    df = with_outcome(runs, options) if len(runs) else runs
     if df.empty:
         return pd.DataFrame(columns=cols)
     df = df[(df["status"].astype(object) == contract.COMPLETED) & df["_acc"].notna()]
@@ -108,14 +108,14 @@ def accuracy(runs: pd.DataFrame, keys: list[str], options: Options) -> pd.DataFr
     ]
     table["ci_low"] = [low for low, _ in intervals]
     table["ci_high"] = [high for _, high in intervals]
-    return _sorted(table[cols], keys, ["seq_len"])
+    return sort_cells(table[cols], keys, ["seq_len"])
 
 
 def memory_lengths(runs: pd.DataFrame, keys: list[str], options: Options) -> tuple[pd.DataFrame, dict]:
     """T50 per (keys..., model) over its counted runs: the table and {(keys..., model): T50Estimate}."""
     estimates: dict[tuple, stats.T50Estimate] = {}
     records = []
-    df = _with_outcome(runs, options) if len(runs) else runs
+    df = with_outcome(runs, options) if len(runs) else runs
     counted = df[df["_counted"]] if len(df) else df
     for group in groups(counted, [*keys, "model"]) if len(counted) else []:
         cell = select(counted, [*keys, "model"], group)
@@ -127,7 +127,7 @@ def memory_lengths(runs: pd.DataFrame, keys: list[str], options: Options) -> tup
                             tested_max=estimate.tested_max, n=estimate.n, solved=int(cell["_solved"].sum()),
                             note=estimate.note))  # fmt: skip
     table = pd.DataFrame.from_records(records, columns=[*keys, *MEMORY_COLUMNS])
-    return (_sorted(table, keys, []) if len(table) else table), estimates
+    return (sort_cells(table, keys, []) if len(table) else table), estimates
 
 
 def _pairs(models: list[str]) -> list[tuple[str, str]]:
@@ -139,7 +139,7 @@ def _pairs(models: list[str]) -> list[tuple[str, str]]:
 def paired_effects(runs: pd.DataFrame, keys: list[str], options: Options) -> pd.DataFrame:
     """Per (keys..., T) and pair of models: a - b final accuracy over the seeds both completed."""
     cols = [*keys, *PAIRED_COLUMNS]
-    df = _with_outcome(runs, options) if len(runs) else runs
+    df = with_outcome(runs, options) if len(runs) else runs
     if df.empty:
         return pd.DataFrame(columns=cols)
     done = df[(df["status"].astype(object) == contract.COMPLETED) & df["_acc"].notna() & df["seed"].notna()]
@@ -169,7 +169,7 @@ def paired_effects(runs: pd.DataFrame, keys: list[str], options: Options) -> pd.
 def t50_differences(runs: pd.DataFrame, keys: list[str], estimates: dict, options: Options) -> pd.DataFrame:
     """T50(a) - T50(b) with its interval, for the pairs of models whose T50 are both estimable."""
     cols = [*keys, "model_a", "model_b", "difference", "ci_low", "ci_high"]
-    df = _with_outcome(runs, options) if len(runs) else runs
+    df = with_outcome(runs, options) if len(runs) else runs
     records = []
     for group in groups(df, keys) if len(df) else []:
         models = [k[-1] for k in estimates if tuple(k[:-1]) == tuple(group)]
@@ -250,6 +250,9 @@ def verdict(group: tuple, keys: list[str], runs: pd.DataFrame, memory: pd.DataFr
         note = f" ({failures} diverged or failed run(s) counted as not solved; `--completed-only` leaves them out.)"
     else:
         note = ""
+    waiting = sorted(set(cell["model"].astype(str)) - set(models), key=model_sort_key)
+    if waiting:
+        note += f" No finished run yet: {', '.join(waiting)}."
     return _verdict(prefix, group, keys, models, cell, memory, estimates, differences, paired) + note
 
 
@@ -257,7 +260,8 @@ def _verdict(prefix, group, keys, models, cell, memory, estimates, differences, 
     mem = select(memory, keys, group).set_index("model")
     texts = {m: f"{m} {t50_text(estimates[(*group, m)], int(mem.loc[m, 'solved']))}" for m in models}
     if len(models) == 1:
-        return prefix + texts[models[0]] + " (one model: nothing to compare)."
+        alone = len(set(cell["model"].astype(str))) == 1
+        return prefix + texts[models[0]] + (" (one model: nothing to compare)." if alone else ".")
 
     def diff(a: str, b: str) -> stats.Difference | None:
         rows = select(differences, keys, group)
@@ -392,7 +396,7 @@ def build(data, options: Options) -> SectionResult | None:
     paired = paired_effects(runs, keys, options)
     differences = t50_differences(runs, keys, estimates, options)
     acc = accuracy(runs, keys, options)
-    outcome = _with_outcome(runs, options)
+    outcome = with_outcome(runs, options)
     verdicts = [verdict(g, keys, outcome, memory, estimates, differences, paired) for g in groups(runs, keys)]
     models = sorted(runs["model"].dropna().astype(str).unique(), key=model_sort_key)
 

@@ -146,3 +146,10 @@ def test_three_models_and_an_extra_grouping_key(tmp_path):
     assert second.startswith("optim.lr=0.01: no model solved any tested length")
     pairs = result.tables["paired_effect"]
     assert set(zip(pairs["model_a"], pairs["model_b"])) == {("gru", "rnn"), ("lstm", "rnn"), ("lstm", "gru")}
+
+
+def test_a_model_without_a_finished_run_is_named(tmp_path):
+    params = {"model": ["rnn", "lstm"], "seq_len": [5, 10], "seed": [0, 1]}
+    sweep = sw.write_grid_sweep(tmp_path / "early", params, lambda p: {"final": 1.0}, skip=range(4, 8))
+    (sentence,) = _build(sweep).headline
+    assert sentence == "rnn T50 > 10 (solved 4/4 runs at T <= 10). No finished run yet: lstm."

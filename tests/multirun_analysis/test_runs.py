@@ -124,11 +124,11 @@ def test_the_same_runs_in_two_sweeps_count_once(tmp_path, known_sweep):
 def test_duplicates_ignore_execution_only_settings_but_not_results_settings(tmp_path):
     sweep = tmp_path / "sw"
     sw.write_job(sweep, 0, model="rnn", seq_len=5, num_threads=1)
-    sw.write_job(sweep, 1, model="rnn", seq_len=5, num_threads=2, eval_every=50)  # same run
+    sw.write_job(sweep, 1, model="rnn", seq_len=5, num_threads=2, eval_every=50, final=0.7)  # same run, other code?
     sw.write_job(sweep, 2, model="rnn", seq_len=5, lr=0.01)  # another run
     data = load_sweeps([sweep])
     assert list(data.runs["job"]) == ["0", "2"]
-    assert data.duplicates[["job", "kept"]].values.tolist() == [["1", "0"]]
+    assert data.duplicates[["job", "kept", "same_result"]].values.tolist() == [["1", "0", "no (0.7 vs 0.5)"]]
 
 
 def test_a_folder_of_single_runs_is_recognised(tmp_path):
