@@ -61,14 +61,16 @@ our_pid() { # $1: daemon; prints its pid when it runs
 controller_answers() { SLURM_CONF=$CONF timeout 10 scontrol ping 2>/dev/null | grep -q "is UP"; }
 node_up() { SLURM_CONF=$CONF sinfo -h -N -o %t 2>/dev/null | grep -qE "^(idle|mix|alloc)"; }
 
-foreign_cluster() { # describes a running SLURM controller that is not ours, if any
-    local pid ours cmdline
+foreign_cluster() { # describes a running SLURM controller that is not ours, if any (reads /proc only)
+    local proc pid ours cmdline
     ours=$(our_pid slurmctld)
-    for pid in $(pgrep -x slurmctld || true); do
-        cmdline=$(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null || true)
-        # gone, a zombie, ours (or ours while it daemonizes), or its helper slurmscriptd
+    for proc in /proc/[0-9]*; do
+        [[ $(cat "$proc/comm" 2>/dev/null) == slurmctld ]] || continue
+        pid=${proc#/proc/}
+        cmdline=$(tr '\0' ' ' <"$proc/cmdline" 2>/dev/null || true)
+        # gone, a zombie, ours (also while it daemonizes), or its helper slurmscriptd (a child that renames itself)
         [[ -z $cmdline || $cmdline == *"$ROOT"* ]] && continue
-        [[ -n $ours && $(ps -o ppid= -p "$pid" | tr -d ' ') == "$ours" ]] && continue
+        [[ -n $ours && $(awk '{print $4}' "$proc/stat" 2>/dev/null) == "$ours" ]] && continue
         echo "slurmctld pid $pid$([[ -f $SYSTEM_CONF ]] && echo ", $SYSTEM_CONF")"
         return 0
     done
@@ -249,7 +251,7 @@ stop_daemon() { # SIGTERM, SIGKILL if it lingers
 }
 
 stop() {
-    local jobs name
+    local jobs i
     if [[ -n $(our_pid slurmctld) ]] && controller_answers; then
         jobs=$(SLURM_CONF=$CONF squeue -h -o %A 2>/dev/null | sort -u | tr '\n' ' ')
         if [[ -n ${jobs// /} ]]; then
@@ -259,8 +261,14 @@ stop() {
             wait_for 20 bash -c "[[ -z \$(SLURM_CONF=$CONF squeue -h -o %A 2>/dev/null) ]]" || true
         fi
     fi
-    for ((i = ${#DAEMONS[@]} - 1; i >= 0; i--)); do stop_daemon "${DAEMONS[i]}"; done
-    say "stopped (logs kept in $ROOT/log)"
+    local stopped=()
+    for ((i = ${#DAEMONS[@]} - 1; i >= 0; i--)); do
+        [[ -z $(our_pid "${DAEMONS[i]}") ]] || stopped+=("${DAEMONS[i]}")
+        stop_daemon "${DAEMONS[i]}"
+    done
+    # without its slurm.conf nothing (the tests included) mistakes the stopped cluster for a live one
+    rm -rf "$ROOT/etc" "$ROOT/env.sh"
+    if ((${#stopped[@]})); then say "stopped ${stopped[*]} (logs kept in $ROOT/log)"; else say "not running"; fi
 }
 
 status() {

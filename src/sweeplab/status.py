@@ -313,10 +313,15 @@ def summary_line(status: SweepStatus) -> str:
     if status.count(INTERRUPTED):
         parts.append(f"{status.count(INTERRUPTED)} interrupted")
     parts += [f"{status.count(FAILED)} failed", f"{status.pending} pending"]
-    of = f"of {status.total}" if status.expected is not None else f"of {status.total} found (no declared grid)"
+    of = f"of {status.total}" if status.expected is not None else f"of {status.total} found"
     line = f"{status.sweep_dir}: {', '.join(parts)} {of}"
     if done == status.total:
         return line + "; finished"
+    if not status.count(RUNNING):
+        if not status.pending:
+            return line + "; stopped: rerun the sweep to run the unfinished jobs again"
+        if status.count(INTERRUPTED, FAILED):
+            return line + "; none running now: if the sweep has stopped, rerun it to finish the rest"
     eta = status.eta_s()
     if eta is not None:
         return line + f"; ETA {duration(eta)}"

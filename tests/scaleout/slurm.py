@@ -37,12 +37,16 @@ def unavailable() -> str | None:
     """Why the SLURM tests cannot run here (one line), or None when a controller answers."""
     if shutil.which("sbatch") is None:
         return f"no SLURM here (sbatch not found): {START_HINT}"
+    conf = {**os.environ, **slurm_env()}.get("SLURM_CONF", "/etc/slurm/slurm.conf")
+    if not Path(conf).exists():
+        return f"SLURM is installed but no cluster is configured ({conf} does not exist): {START_HINT}"
     try:
         ping = run("scontrol", "ping", timeout=15)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"the SLURM controller does not answer ({exc}): {START_HINT}"
+        return f"the SLURM controller of {conf} does not answer ({exc}): {START_HINT}"
     if "is UP" not in ping.stdout:
-        return f"the SLURM controller does not answer (scontrol ping: {ping.stdout.strip() or ping.stderr.strip()}): {START_HINT}"
+        last = (ping.stdout.strip() or ping.stderr.strip() or "no answer").splitlines()[-1]
+        return f"the SLURM controller of {conf} does not answer ({last}): {START_HINT}"
     return None
 
 
