@@ -251,6 +251,11 @@ def test_bad_sweeper_settings_are_refused_in_one_line(make, settings, message):
         make(**settings).sweep(ARGS)
 
 
+def test_an_unknown_model_is_named_with_the_choices(make):
+    with pytest.raises(ConfigError, match="hydra.sweeper.models: no model named nope; choose from .*lstm.*rnn"):
+        make(models=["rnn", "nope"]).sweep(ARGS)
+
+
 def test_only_the_palindrome_task_has_a_memory_length(make):
     with pytest.raises(ConfigError, match="searches the palindrome task's seq_len; got task=gan"):
         make(args=["task=gan"]).sweep(["task=gan"])

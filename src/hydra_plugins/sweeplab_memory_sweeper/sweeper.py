@@ -26,7 +26,6 @@ from hydra.core.config_store import ConfigStore
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.plugins import Plugins
 from hydra.core.utils import JobReturn
-from hydra.errors import CompactHydraException
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
@@ -34,7 +33,7 @@ from omegaconf import DictConfig, OmegaConf
 from hydra_plugins.sweeplab_memory_sweeper import record, search
 from hydra_plugins.sweeplab_sweeper.jobs import closing_line, consecutive_runs, locate, raise_first_failure
 from sweeplab.contract import COMPLETED, SEARCH_FILE, SOLVED_THRESHOLD, SWEEP_CONFIG, read_summary
-from sweeplab.errors import ConfigError
+from sweeplab.errors import ConfigError, UsageError
 from sweeplab.finished import job_state
 from sweeplab.lock import hold
 
@@ -42,6 +41,8 @@ log = logging.getLogger(__name__)
 
 #: the keys the sweeper sets in every job: the command line and `params` may not
 PROBE_KEYS = ("model", "seq_len", "seed")
+#: the reason of a probe from an earlier sweep that the replayed search no longer makes
+UNUSED = "not part of the replayed search (an earlier job's result changed)"
 
 
 @dataclass
@@ -142,6 +143,13 @@ class MemoryLengthSweeper(Sweeper):
         task = OmegaConf.select(self.config, "task", default=None)
         if task != "palindrome":
             raise ConfigError(f"the memory-length sweeper searches the palindrome task's seq_len; got task={task}")
+        assert self.hydra_context is not None
+        known = self.hydra_context.config_loader.get_group_options("model")
+        unknown = [m for m in self.settings.models if m not in known]
+        if known and unknown:
+            raise ConfigError(
+                f"hydra.sweeper.models: no model named {', '.join(unknown)}; choose from {', '.join(sorted(known))}"
+            )
 
     def fixed_overrides(self, arguments: list[str]) -> list[str]:
         """`params` and the command line's overrides: single values, none of the keys the search sets."""
@@ -253,7 +261,7 @@ class Rounds:
     def refuse_conflicts(self, jobs: list[Job]) -> None:
         conflicts = [job for job in jobs if job.action == "refuse"]
         if conflicts:
-            raise CompactHydraException(
+            raise UsageError(
                 f"{self.sweep_dir} holds runs of another config (jobs "
                 + ", ".join(str(job.num) for job in conflicts)
                 + "); a sweep dir can only be resumed by the same sweep: choose a new hydra.sweep.dir"
@@ -298,7 +306,7 @@ class Rounds:
         """The final record: earlier rows the replayed search no longer reached are marked as such."""
         planned = {row.key for row in self.rows}
         unused = [
-            replace(row, reason=f"not part of the replayed search (an earlier job's result changed): {row.reason}")
+            row if row.reason.startswith(UNUSED) else replace(row, reason=f"{UNUSED}: {row.reason}")
             for row in self.previous
             if row.key not in planned
         ]

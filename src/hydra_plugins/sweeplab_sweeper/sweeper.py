@@ -33,11 +33,11 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.config_store import ConfigStore
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.utils import JobReturn, filter_overrides
-from hydra.errors import CompactHydraException
 from omegaconf import OmegaConf
 
 from hydra_plugins.sweeplab_sweeper.jobs import closing_line, consecutive_runs, locate, raise_first_failure
 from sweeplab.contract import SWEEP_CONFIG
+from sweeplab.errors import UsageError
 from sweeplab.finished import job_state
 from sweeplab.lock import hold
 
@@ -135,7 +135,7 @@ def decided_again(job: PlannedJob) -> PlannedJob:
 def refuse_conflicts(sweep_dir: Path, planned: list[PlannedJob]) -> None:
     conflicts = [job for job in planned if job.action == "refuse"]
     if conflicts:
-        raise CompactHydraException(
+        raise UsageError(
             f"{sweep_dir} holds runs of another config (jobs "
             + ", ".join(str(job.num) for job in conflicts)
             + "); a sweep dir can only be resumed by the same sweep: choose a new hydra.sweep.dir"
