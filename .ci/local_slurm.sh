@@ -35,6 +35,9 @@ die() {
     exit 1
 }
 
+# everything is written, and on start wiped, below $ROOT: it must be a dir of its own
+[[ $ROOT == /?* && $ROOT != *..* && ! -f $ROOT ]] || die "SWEEPLAB_SLURM_DIR must be an absolute path of a dir (got: $ROOT)"
+
 wait_for() { # $1: seconds, then a command that must succeed
     local deadline=$((SECONDS + $1))
     shift
@@ -83,17 +86,17 @@ foreign_cluster() { # describes a running SLURM controller that is not ours, if 
 install_packages() {
     local missing=() tool
     for tool in slurmctld:slurm-wlm munged:munge slurmdbd:slurmdbd mariadbd:mariadb-server-core; do
-        command -v "${tool%%:*}" >/dev/null || PATH=$PATH:/usr/sbin command -v "${tool%%:*}" >/dev/null ||
-            missing+=("${tool#*:}")
+        command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
     done
     ((${#missing[@]} == 0)) && return 0
     command -v apt-get >/dev/null || die "SLURM is missing and there is no apt-get here: install ${missing[*]} yourself"
-    say "installing ${missing[*]} (apt-get)"
+    say "installing ${PACKAGES[*]} (apt-get; log: $ROOT/log/apt.log)"
+    mkdir -p "$ROOT/log"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
     # Without systemd (containers) or /etc/slurm/slurm.conf the packaged services do not start;
     # nothing of theirs is used here
-    apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
+    { apt-get update -q && apt-get install -y -q --no-install-recommends "${PACKAGES[@]}"; } >"$ROOT/log/apt.log" 2>&1 ||
+        die "apt-get could not install ${PACKAGES[*]}: see $ROOT/log/apt.log"
 }
 
 write_config() {
@@ -231,9 +234,14 @@ start() {
         say "only ${running[*]} running: restarting the whole cluster"
         stop >/dev/null
     fi
+    # only a dir of our own is ever wiped: new, empty, or marked by an earlier start
+    if [[ -d $ROOT && -n $(ls -A "$ROOT") && ! -f $ROOT/.local_slurm ]]; then
+        die "$ROOT holds files that are not this script's: set SWEEPLAB_SLURM_DIR to a new dir"
+    fi
+    mkdir -p "$ROOT" && touch "$ROOT/.local_slurm"
     install_packages
     # a fresh cluster each time: no jobs, job ids or accounting records of an earlier one
-    rm -rf "$ROOT/state" "$ROOT/spool" "$ROOT/db" "$ROOT/run"
+    rm -rf "${ROOT:?}/state" "${ROOT:?}/spool" "${ROOT:?}/db" "${ROOT:?}/run"
     mkdir -p "$ROOT"/{etc,state,spool,log,run,munge,db}
     chmod 700 "$ROOT/munge" "$ROOT/db"
     write_config
@@ -267,7 +275,7 @@ stop() {
         stop_daemon "${DAEMONS[i]}"
     done
     # without its slurm.conf nothing (the tests included) mistakes the stopped cluster for a live one
-    rm -rf "$ROOT/etc" "$ROOT/env.sh"
+    rm -rf "${ROOT:?}/etc" "${ROOT:?}/env.sh"
     if ((${#stopped[@]})); then say "stopped ${stopped[*]} (logs kept in $ROOT/log)"; else say "not running"; fi
 }
 
