@@ -8,6 +8,7 @@ bytes that expand to 10^9 nodes), before anything is built from it.
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 MAX_YAML_BYTES = 1 << 20  # Hydra's files are a few kB
 MAX_YAML_NODES = 100_000  # after alias expansion; Hydra writes no aliases at all
 MAX_CSV_BYTES = 64 << 20
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10x faster on hydra.yaml
 
 #: config groups whose choice (`model=lstm`) is recorded as the group's `name` key
 GROUP_NAME_KEYS = {"model": "model.name", "optim": "optim.name", "gan": "gan.name"}
@@ -61,7 +63,7 @@ def read_yaml(path: Path) -> tuple[Any, str | None]:
         if path.stat().st_size > MAX_YAML_BYTES:
             return None, f"{name} refused: larger than {MAX_YAML_BYTES // 1024} kB"
         text = path.read_text(errors="replace")
-        loader = yaml.SafeLoader(text)
+        loader = _LOADER(text)
         try:
             node = loader.get_single_node()
             if node is None:
@@ -129,6 +131,7 @@ def read_error_line(job_dir: Path) -> str | None:
     return lines[-1] if lines else "error.txt is empty"
 
 
+@functools.cache
 def _parser() -> OverridesParser:
     return OverridesParser.create()
 
