@@ -24,7 +24,8 @@ import torch
 
 from bench.course_reference import CourseLSTM, course_batches
 from sweeplab.data.palindrome import PalindromeData
-from sweeplab.models import LSTM, CudnnLSTM, TritonLSTM, VanillaRNN
+from sweeplab.models import LSTM, CudnnLSTM, VanillaRNN
+from sweeplab.models.lstm_triton import TritonLSTM
 from sweeplab.models.dcgan import build_dcgan
 from sweeplab.tasks import gan
 from sweeplab.tasks.palindrome import train_step
@@ -59,9 +60,10 @@ def palindrome_case(model_cls, seq_len, device, batch_size=128, hidden=128, cour
         data = PalindromeData(seq_len, "one_hot", 0, 8, 0, device)
         sample = lambda: data.sample(batch_size)  # noqa: E731
     if graph:
-        from sweeplab.cuda_graph import GraphedTrainStep
+        from sweeplab.cuda_graph import GraphedStep
 
-        return GraphedTrainStep(model, optimizer, data, batch_size, 10.0)
+        graphed = GraphedStep(lambda x, y: train_step(model, optimizer, x, y, 10.0), sample(), [model], [optimizer])
+        return lambda: graphed(*sample())
 
     def step():
         train_step(model, optimizer, *sample(), 10.0)
@@ -77,10 +79,11 @@ def gan_case(device, channels_last=False, graph=False, batch_size=64, latent_siz
     nets += [torch.optim.Adam(net.parameters(), lr=2e-4, betas=(0.5, 0.999)) for net in nets]
     real = (torch.rand(batch_size, 1, 28, 28, device=device) * 2 - 1).contiguous(memory_format=layout)
     if graph:
-        from sweeplab.cuda_graph import GraphedGANStep
+        from sweeplab.cuda_graph import GraphedStep
 
-        graphed = GraphedGANStep(gan.train_step, nets, real, latent_size)
-        return lambda: graphed(real)
+        noise = lambda: torch.randn(batch_size, latent_size, device=device)  # noqa: E731
+        graphed = GraphedStep(lambda r, z: gan.train_step(*nets, r, z), (real, noise()), nets[:2], nets[2:])
+        return lambda: graphed(real, noise())
     return lambda: gan.train_step(*nets, real, torch.randn(batch_size, latent_size, device=device))
 
 

@@ -41,7 +41,7 @@ def test_cuda_graph_auto_runs_eagerly_on_the_cpu(tmp_path):
 @pytest.mark.parametrize("model_cls", [VanillaRNN, LSTM, CudnnLSTM])
 @pytest.mark.parametrize("optimizer_name", ["rmsprop", "adam", "sgd"])
 def test_graphed_step_computes_the_same_numbers_as_the_eager_step(model_cls, optimizer_name):
-    from sweeplab.cuda_graph import GraphedTrainStep
+    from sweeplab.cuda_graph import GraphedStep
 
     device = torch.device("cuda")
     make_optimizer = {
@@ -56,7 +56,9 @@ def test_graphed_step_computes_the_same_numbers_as_the_eager_step(model_cls, opt
         optimizer = make_optimizer(model.parameters())
         data = PalindromeData(9, "one_hot", seed=1, eval_size=8, eval_seed=0, device=device)
         if graphed:
-            step = GraphedTrainStep(model, optimizer, data, batch_size=16, max_norm=1.0)
+            graph = GraphedStep(lambda x, y: train_step(model, optimizer, x, y, 1.0), data.sample(16), [model], [optimizer])
+            data = PalindromeData(9, "one_hot", seed=1, eval_size=8, eval_seed=0, device=device)  # no batch spent
+            step = lambda: graph(*data.sample(16))  # noqa: E731
         else:
             step = lambda: train_step(model, optimizer, *data.sample(16), 1.0)  # noqa: E731
         losses = [step()[0].item() for _ in range(6)]

@@ -22,17 +22,29 @@ from sweeplab.errors import ConfigError, UsageError
 log = logging.getLogger(__name__)
 
 
-def read(path: Path, map_location="cpu") -> dict:
-    """The checkpoint at `path` as data; UsageError (one line) when it is not a sweeplab checkpoint."""
+class Damaged(UsageError):
+    """A checkpoint file that cannot be read (truncated, empty, not a torch file): no code in it ran."""
+
+
+def read(path: Path, map_location="cpu", name: str | None = None) -> dict:
+    """The checkpoint at `path` as data (`name` labels it in errors, e.g. "ckpt=..."): a code payload
+    is a UsageError, a damaged file is `Damaged`, both in one line."""
+    name = name or str(path)
     try:
         checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError:
-        raise UsageError(
-            f"{path} holds objects other than tensors and plain containers, so it was not loaded "
-            "(it could run code); use a checkpoint written by sweeplab"
-        ) from None
+    except PermissionError:
+        raise UsageError(f"{name}: permission denied; make it readable for this user or copy it") from None
+    except pickle.UnpicklingError as exc:
+        if "global" in str(exc).lower():  # a reference to a Python callable: what a code payload needs
+            raise UsageError(
+                f"{name} holds Python objects beyond tensors and plain containers; refused, since loading "
+                "it could run code hidden in it (use a checkpoint written by sweeplab)"
+            ) from None
+        raise Damaged(f"{name} is damaged or not a torch checkpoint (a malformed pickle)") from None
+    except Exception as exc:  # noqa: BLE001 -- torch raises many kinds for a truncated or empty file
+        raise Damaged(f"{name} is damaged or not a torch checkpoint ({_first_line(exc)[:120]})") from None
     if not isinstance(checkpoint, dict):
-        raise UsageError(f"{path} is not a sweeplab checkpoint (no dict of state at its top)")
+        raise Damaged(f"{name} holds a {type(checkpoint).__name__}, not a sweeplab checkpoint")
     return checkpoint
 
 
@@ -51,12 +63,10 @@ def load_for_resume(path: Path, cfg: DictConfig, device) -> dict | None:
     """
     try:
         checkpoint = read(path, map_location=device)
-    except UsageError:
-        raise
-    except Exception as exc:  # noqa: BLE001 -- torch raises many kinds for a damaged file
+    except Damaged as exc:  # kept aside, never deleted: a person may want to look at it
         aside = path.with_name(f"{path.name}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}")
         path.rename(aside)
-        log.warning("%s is unreadable (%s): moved to %s; the run starts over", path, _first_line(exc), aside.name)
+        log.warning("%s; moved to %s: the run starts over", exc, aside.name)
         return None
     saved_on = checkpoint.get("device_type")
     if saved_on is not None and saved_on != torch.device(device).type:

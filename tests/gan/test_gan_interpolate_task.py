@@ -146,7 +146,7 @@ def test_a_checkpoint_that_does_not_hold_together_is_one_line(tmp_path, cache_di
         (b"", "is damaged or not a torch checkpoint (EOFError"),
         (b"garbage", "is damaged or not a torch checkpoint (a malformed pickle)"),
         ("half", "is damaged or not a torch checkpoint ("),
-        ("a list", "holds a list, not a GAN checkpoint"),
+        ("a list", "holds a list, not a sweeplab checkpoint"),
     ],
 )
 def test_a_file_that_is_no_checkpoint_is_one_line(tmp_path, cache_dir, content, message):

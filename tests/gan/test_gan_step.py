@@ -19,9 +19,11 @@ def _train(device, steps=4, channels_last=False, graphed=False, width=8):
     images = torch.rand(max(steps, 1), 8, 1, 28, 28, generator=torch.Generator().manual_seed(1)).mul(2).sub(1)
     batches = [real.to(device).contiguous(memory_format=layout) for real in images[:steps]]
     if graphed:
-        from sweeplab.cuda_graph import GraphedGANStep
+        from sweeplab.cuda_graph import GraphedStep
 
-        step = GraphedGANStep(train_step, nets, batches[0], latent_size=16)
+        noise_like = torch.zeros(batches[0].size(0), 16, device=device)
+        graph = GraphedStep(lambda r, z: train_step(*nets, r, z), (batches[0], noise_like), nets[:2], nets[2:])
+        step = lambda real: graph(real, torch.randn(real.size(0), 16, device=device))  # noqa: E731
     else:
         step = lambda real: train_step(*nets, real, torch.randn(real.size(0), 16, device=device))  # noqa: E731
     losses = [[s.item() for s in step(real)] for real in batches]
@@ -80,7 +82,7 @@ def test_graphed_step_computes_the_same_numbers_as_the_eager_step(channels_last)
 @pytest.mark.parametrize("eager_steps_before", [0, 2])
 def test_capturing_leaves_every_network_and_optimizer_tensor_as_it_was(eager_steps_before):
     """The warm-up before the capture trains for a few steps; all of it must be undone exactly."""
-    from sweeplab.cuda_graph import GraphedGANStep, set_capturable
+    from sweeplab.cuda_graph import GraphedStep, set_capturable
 
     device = torch.device("cuda")
     torch.manual_seed(0)
@@ -92,7 +94,7 @@ def test_capturing_leaves_every_network_and_optimizer_tensor_as_it_was(eager_ste
     for opt in nets[2:]:
         set_capturable(opt, True, device)
     before = state_of(nets)
-    GraphedGANStep(train_step, nets, real, latent_size=16)
+    GraphedStep(lambda r, z: train_step(*nets, r, z), (real, torch.zeros(8, 16, device=device)), nets[:2], nets[2:])
     after = state_of(nets)
     if eager_steps_before == 0:  # the warm-up created the optimizer state: it must start from zero
         assert len(after) > len(before) and all(not t.any() for t in after[len(before):])

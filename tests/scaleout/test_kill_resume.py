@@ -19,6 +19,7 @@ SETTINGS = [
     "model.hidden_size=16",
     "trainer.device=cpu",
     "seq_len=5",
+    "trainer.early_stop=false",  # all 800 steps: the victim must still be training when killed
 ]
 
 

@@ -27,6 +27,7 @@ from sweeplab.errors import ConfigError
 from sweeplab.figures import Panel
 from sweeplab.job import Job
 from sweeplab.models.dcgan import build_dcgan
+from sweeplab.quality.classifier import check_cache_dir
 from sweeplab.quality.generation import evaluate_generator, save_grid
 
 log = logging.getLogger(__name__)
@@ -146,6 +147,8 @@ def sample_epochs(trainer) -> set[int]:
 
 def run(cfg: DictConfig, job: Job) -> dict:
     validate_gan(cfg)
+    if cfg.quality.enabled:  # a cache dir that cannot be written fails now, not after the training
+        check_cache_dir(cfg.quality.cache_dir)
     device = prepare(cfg.trainer)
     splits = load_digits(cfg.data)
     if cfg.trainer.batch_size > len(splits.train):

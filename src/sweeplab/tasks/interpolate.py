@@ -12,13 +12,14 @@ checked). Paths come from this command's config, never from the file.
 
 import logging
 import os
-import pickle
 from pathlib import Path
 
 import torch
 from omegaconf import DictConfig, OmegaConf
 
 from sweeplab import artifacts
+from sweeplab.checkpoint import Damaged
+from sweeplab.checkpoint import read as read_torch_file
 from sweeplab.config import validate_interpolation
 from sweeplab.contract import CHECKPOINT_FILE
 from sweeplab.device import resolve_device
@@ -68,25 +69,13 @@ def checkpoint_path(ckpt) -> Path:
 def read_checkpoint(path: Path) -> dict:
     """The checkpoint's tensors and plain containers; anything else refused in one line."""
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except PermissionError:
-        raise UsageError(f"ckpt={path}: permission denied; make it readable for this user or copy it") from None
-    except pickle.UnpicklingError as exc:
-        if "global" in str(exc).lower():  # a reference to a Python callable: what a code payload needs
-            raise UsageError(
-                f"ckpt={path} holds Python objects beyond tensors and plain containers; refused, since loading "
-                f"it could run code hidden in it ({NOT_OURS})"
-            ) from None
-        raise UsageError(f"ckpt={path} is damaged or not a torch checkpoint (a malformed pickle); {NOT_OURS}") from None
-    except Exception as exc:  # noqa: BLE001  (truncated, empty, not a torch file at all)
-        reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:120]
-        raise UsageError(f"ckpt={path} is damaged or not a torch checkpoint ({reason}); {NOT_OURS}") from None
-    if not isinstance(checkpoint, dict):
-        raise UsageError(f"ckpt={path} holds a {type(checkpoint).__name__}, not a GAN checkpoint; {NOT_OURS}")
+        state = read_torch_file(path, name=f"ckpt={path}")
+    except Damaged as exc:
+        raise UsageError(f"{exc}; {NOT_OURS}") from None
     for key in ("generator", "config"):
-        if not isinstance(checkpoint.get(key), dict):
+        if not isinstance(state.get(key), dict):
             raise UsageError(f"ckpt={path} lacks its {key!r} entry, so it is not a GAN checkpoint; {NOT_OURS}")
-    return checkpoint
+    return state
 
 
 def saved_settings(checkpoint: dict, path: Path) -> dict:
