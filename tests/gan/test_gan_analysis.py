@@ -1,11 +1,11 @@
-"""multirun_analysis.gan on hand-written job dirs (no training)."""
+"""multirun_analysis.sections.gan on hand-written job dirs (no training)."""
 
 import json
 
 import pandas as pd
 from PIL import Image
 
-from multirun_analysis.gan import final_grid, gallery, metrics_table
+from multirun_analysis.sections.gan import final_grid, gallery, metrics_table
 
 
 def _job(tmp_path, name, latent, seed, fid, status="completed", epochs=(1, 3)):

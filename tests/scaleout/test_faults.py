@@ -4,7 +4,7 @@ or incomplete, and the sweep's exit code is non-zero. docs/SCALE_OUT.md tabulate
 
 import pytest
 
-from multirun_analysis.load import load_sweeps
+from multirun_analysis.runs import load_sweeps
 from tests.scaleout.helpers import ENV, FAST, LAUNCHERS, SWEEPER, assert_own_dirs, fault, metrics, status
 
 FINISHED_OR_CUT = ("completed", "running", "missing")  # what a job beside a hard crash may be

@@ -2,7 +2,7 @@
 incomplete ones run again (from their checkpoint), a different sweep is refused, and
 `hydra.sweeper.dry_run=true` lists what would happen."""
 
-from multirun_analysis.load import load_sweeps
+from multirun_analysis.runs import load_sweeps
 from tests.scaleout.helpers import ENV, FAST, SWEEPER, assert_own_dirs, fault, metrics, snapshot, status
 
 
