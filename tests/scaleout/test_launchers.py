@@ -14,10 +14,10 @@ from tests.conftest import compose_config
 from tests.scaleout.helpers import ENV, FAST, LAUNCHERS, SWEEPER, assert_own_dirs, fault, metrics, status
 
 
-def slurm_script(tmp_path, monkeypatch, *overrides) -> tuple[str, object]:
-    """The sbatch script that `hydra/launcher=slurm` would submit, and the submitit executor."""
+def slurm_script(tmp_path, monkeypatch, *overrides, preset="slurm") -> tuple[str, object]:
+    """The sbatch script that `hydra/launcher=PRESET` would submit, and the submitit executor."""
     cfg = compose_config(
-        ["hydra/launcher=slurm", f"hydra.sweep.dir={tmp_path}", *overrides], return_hydra_config=True
+        [f"hydra/launcher={preset}", f"hydra.sweep.dir={tmp_path}", *overrides], return_hydra_config=True
     )
     params = OmegaConf.to_container(cfg.hydra.launcher, resolve=True)
     del params["_target_"]
@@ -62,6 +62,18 @@ def test_slurm_preset_asks_for_one_gpu_and_requeues(tmp_path, monkeypatch):
     )
     assert "#SBATCH --partition=a100" in script and "#SBATCH --time=30" in script
     assert executor.max_num_timeout == 0
+
+
+def test_slurm_cpu_preset_asks_for_one_cpu_and_the_default_partition(tmp_path, monkeypatch):
+    script, executor = slurm_script(tmp_path, monkeypatch, preset="slurm_cpu")
+    lines = set(script.splitlines())
+    for line in ("#SBATCH --cpus-per-task=1", "#SBATCH --mem=1GB", "#SBATCH --ntasks-per-node=1",
+                 "#SBATCH --time=240", "#SBATCH --signal=USR2@120", "#SBATCH --open-mode=append"):
+        assert line in lines, (line, script)
+    assert "--gpus" not in script and "--partition" not in script, script
+    assert executor.max_num_timeout == 5
+    script, _ = slurm_script(tmp_path, monkeypatch, "hydra.launcher.partition=cpu", preset="slurm_cpu")
+    assert "#SBATCH --partition=cpu" in script
 
 
 def test_submitit_checkpoint_resubmits_the_same_job():
