@@ -77,11 +77,11 @@ def test_counts_every_state_of_the_declared_grid(mixed):
     assert result.expected == 6 and result.total == 6
     assert [j.state for j in result.jobs] == ["completed", "diverged", "running", "interrupted", "failed", "pending"]
     assert result.pending == 1
-    # finished jobs: (50 s + 30 s) for 200 steps = 0.4 s a step; left: 60 steps of job 2, and 100
-    # for the pending job 5 (the interrupted and failed ones wait for a rerun): 160 x 0.4 s, one at a time
-    assert result.eta_s() == pytest.approx(64.0)
+    # finished jobs: 50 s + 30 s for 100 + 30 steps done (job 1 diverged at step 30); left: 60 steps of
+    # job 2, and 100 of the pending job 5 (the interrupted and failed ones wait for a rerun), one at a time
+    assert result.eta_s() == pytest.approx(160 * 80 / 130)
     assert status.summary_line(result) == (
-        f"{mixed}: 2 done (1 diverged), 1 running, 1 interrupted, 1 failed, 1 pending of 6; ETA 1 min 04 s"
+        f"{mixed}: 2 done (1 diverged), 1 running, 1 interrupted, 1 failed, 1 pending of 6; ETA 1 min 38 s"
     )
 
 
@@ -107,6 +107,15 @@ def test_jobs_not_started_yet_are_pending_of_the_declared_n(tmp_path, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"{sweep}: 0 done, 1 running, 0 failed, 5 pending of 6; ETA after the first job finishes"
     assert out[-1] == "  ... and 5 job(s) not started (no dir yet)"
+
+
+def test_a_gan_run_counts_its_steps_from_epochs_and_steps_per_epoch(tmp_path):
+    sweep = tmp_path / "sweep"
+    write_sweep(sweep, task=["task=gan"])
+    write_job(sweep, "0", last_step=30, lock_pid=os.getpid())
+    (sweep / "0" / "summary.json").write_text(json.dumps({"status": "running", "epochs": 2, "steps_per_epoch": 50}))
+    job = status.read_sweep(sweep).jobs[0]
+    assert (job.state, job.done, job.total, job.unit) == ("running", 30, 100, "steps")
 
 
 def test_a_sweep_that_ended_with_a_failure_says_to_rerun_it(tmp_path):

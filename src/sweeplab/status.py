@@ -18,6 +18,7 @@ import re
 import socket
 import sys
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,15 +92,16 @@ class SweepStatus:
         return self.total - len(self.jobs) + self.count(PENDING)
 
     def eta_s(self) -> float | None:
-        """Seconds until the sweep ends at the finished jobs' speed (seconds per step, start to end,
-        so launching and set-up count), with as many jobs at a time as run now; None before any
-        job has finished, or when nothing is left."""
-        finished = [j for j in self.jobs if j.state in FINISHED and j.seconds and j.total]
+        """Seconds until the sweep ends at the finished jobs' speed (seconds per step done, from start
+        to end, so launching and set-up count) over the configured steps left, with as many jobs at a
+        time as run now; None before any job has finished, or when nothing is left."""
+        finished = [j for j in self.jobs if j.state in FINISHED and j.seconds and j.done]
         running = [j for j in self.jobs if j.state == RUNNING]
         if not finished or not (running or self.pending):
             return None
-        seconds_per_unit = sum(j.seconds for j in finished) / sum(j.total for j in finished)
-        typical_total = sum(j.total for j in finished) / len(finished)
+        seconds_per_unit = sum(j.seconds for j in finished) / sum(j.done for j in finished)
+        totals = [j.total for j in self.jobs if j.total]  # as configured: a job may stop early, none later
+        typical_total = sum(totals) / len(totals) if totals else sum(j.done for j in finished) / len(finished)
         left = sum((j.total or typical_total) - (j.done or 0) for j in running)
         left += self.pending * typical_total
         return max(0.0, left) * seconds_per_unit / max(1, len(running))
@@ -166,10 +168,8 @@ def natural_key(name: str) -> list:
 def last_metrics_row(job_dir: Path) -> dict | None:
     try:
         with open(job_dir / METRICS_FILE, newline="") as f:
-            last = None
-            for last in csv.DictReader(f):
-                pass
-            return last
+            rows = deque(csv.DictReader(f), maxlen=1)
+        return rows[0] if rows else None
     except (OSError, csv.Error):
         return None
 
@@ -213,6 +213,8 @@ def configured_total(job_dir: Path, summary: dict | None) -> tuple[int | None, s
     summary = summary or {}
     if summary.get("steps") is not None:
         return as_int(summary["steps"]), "steps"
+    if summary.get("epochs") is not None and summary.get("steps_per_epoch") is not None:  # a GAN run
+        return as_int(summary["epochs"] * summary["steps_per_epoch"]), "steps"
     if summary.get("epochs") is not None:
         return as_int(summary["epochs"]), "epochs"
     try:
@@ -244,7 +246,9 @@ def read_job(sweep_dir: Path, job_dir: Path, now: float) -> Job:
     total, unit = configured_total(job_dir, summary)
     row = last_metrics_row(job_dir)
     done = as_int(row.get("epoch" if unit == "epochs" else "step")) if row else None
-    if state == COMPLETED and total is not None:
+    if state in FINISHED and unit == "steps" and summary.get("steps_done") is not None:
+        done = as_int(summary["steps_done"])  # fewer than configured when it stopped early
+    elif state == COMPLETED and done is None:
         done = total
     if state == RUNNING and writer_gone(job_dir):
         state = INTERRUPTED

@@ -26,7 +26,10 @@ SETTINGS = [
 def start(run_dir, cwd):
     return subprocess.Popen(
         [sys.executable, "-m", "sweeplab", *SETTINGS, f"hydra.run.dir={run_dir}"],
-        cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 

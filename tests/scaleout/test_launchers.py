@@ -57,7 +57,10 @@ def test_slurm_preset_asks_for_one_gpu_and_requeues(tmp_path, monkeypatch):
     assert str(tmp_path / ".submitit") in script
 
     script, executor = slurm_script(
-        tmp_path, monkeypatch, "hydra.launcher.partition=a100", "hydra.launcher.timeout_min=30",
+        tmp_path,
+        monkeypatch,
+        "hydra.launcher.partition=a100",
+        "hydra.launcher.timeout_min=30",
         "hydra.launcher.max_num_timeout=0",
     )
     assert "#SBATCH --partition=a100" in script and "#SBATCH --time=30" in script
@@ -67,8 +70,14 @@ def test_slurm_preset_asks_for_one_gpu_and_requeues(tmp_path, monkeypatch):
 def test_slurm_cpu_preset_asks_for_one_cpu_and_the_default_partition(tmp_path, monkeypatch):
     script, executor = slurm_script(tmp_path, monkeypatch, preset="slurm_cpu")
     lines = set(script.splitlines())
-    for line in ("#SBATCH --cpus-per-task=1", "#SBATCH --mem=1GB", "#SBATCH --ntasks-per-node=1",
-                 "#SBATCH --time=240", "#SBATCH --signal=USR2@120", "#SBATCH --open-mode=append"):
+    for line in (
+        "#SBATCH --cpus-per-task=1",
+        "#SBATCH --mem=1GB",
+        "#SBATCH --ntasks-per-node=1",
+        "#SBATCH --time=240",
+        "#SBATCH --signal=USR2@120",
+        "#SBATCH --open-mode=append",
+    ):
         assert line in lines, (line, script)
     assert "--gpus" not in script and "--partition" not in script, script
     assert executor.max_num_timeout == 5
@@ -91,8 +100,7 @@ def test_submitit_local_preempted_job_is_requeued_and_resumes_exactly(tmp_path, 
     Both jobs train the same thing (+tag only labels them), so their metrics must be equal."""
     sweep = tmp_path / "sweep"
     result = cli(
-        ["-m", SWEEPER, *LAUNCHERS["submitit_local"], *FAST, f"hydra.sweep.dir={sweep}", "+tag=a,b",
-         *fault(1, "usr2")],
+        ["-m", SWEEPER, *LAUNCHERS["submitit_local"], *FAST, f"hydra.sweep.dir={sweep}", "+tag=a,b", *fault(1, "usr2")],
         cwd=tmp_path,
         env_extra=ENV,
     )
@@ -111,8 +119,13 @@ def test_two_sweeps_and_two_runs_started_together_never_share_a_dir(tmp_path):
     """Default dirs (timestamps with microseconds), four processes started in the same second."""
     commands = [["-m", "seed=0,1"], ["-m", "seed=0,1"], [], []]
     procs = [
-        subprocess.Popen([sys.executable, "-m", "sweeplab", *c, *FAST, "trainer.steps=10"], cwd=tmp_path,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-m", "sweeplab", *c, *FAST, "trainer.steps=10"],
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for c in commands
     ]
     started = time.time()
@@ -132,9 +145,19 @@ def test_joblib_workers_split_the_cores_between_them(tmp_path, cli):
     """With num_threads=null, each of n joblib workers runs on cores / n threads (joblib sets
     OMP_NUM_THREADS in its workers), so parallel jobs do not oversubscribe the machine."""
     sweep = tmp_path / "sweep"
-    result = cli(["-m", *FAST, "trainer.num_threads=null", "seed=0,1", "hydra/launcher=joblib",
-                  "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}"], tmp_path,
-                 env_extra={**ENV, "OMP_NUM_THREADS": None, "MKL_NUM_THREADS": None})  # joblib keeps a set one
+    result = cli(
+        [
+            "-m",
+            *FAST,
+            "trainer.num_threads=null",
+            "seed=0,1",
+            "hydra/launcher=joblib",
+            "hydra.launcher.n_jobs=2",
+            f"hydra.sweep.dir={sweep}",
+        ],
+        tmp_path,
+        env_extra={**ENV, "OMP_NUM_THREADS": None, "MKL_NUM_THREADS": None},
+    )  # joblib keeps a set one
     assert result.returncode == 0, result.stderr
     threads = max(1, joblib.cpu_count() // 2)
     expected = f"on cpu ({threads} thread{'s' if threads > 1 else ''})"

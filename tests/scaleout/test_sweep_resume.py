@@ -9,7 +9,14 @@ from tests.scaleout.helpers import ENV, FAST, SWEEPER, assert_own_dirs, fault, m
 def test_rerun_skips_finished_reruns_failed_and_refuses_another_sweep(tmp_path, cli):
     sweep = tmp_path / "sweep"
     # out_dir reads Hydra's runtime: the plan must resolve it as each job will (its own dir)
-    args = [SWEEPER, *FAST, f"hydra.sweep.dir={sweep}", "model=rnn,lstm", "seed=0,1", "+out_dir=${hydra:runtime.output_dir}"]
+    args = [
+        SWEEPER,
+        *FAST,
+        f"hydra.sweep.dir={sweep}",
+        "model=rnn,lstm",
+        "seed=0,1",
+        "+out_dir=${hydra:runtime.output_dir}",
+    ]
 
     first = cli(["-m", *args, *fault(1, "raise")], cwd=tmp_path, env_extra=ENV)
     assert first.returncode != 0  # the sweep says it had a failure...
@@ -29,8 +36,17 @@ def test_rerun_skips_finished_reruns_failed_and_refuses_another_sweep(tmp_path, 
     # the dry run lists the plan and writes nothing
     dry = cli(["-m", *args, "hydra.sweeper.dry_run=true"], cwd=tmp_path, env_extra=ENV)
     assert dry.returncode == 0, dry.stderr
-    plan = {line.split()[0]: line.split()[1:3] for line in dry.stdout.splitlines() if line.split()[:1] in (["0"], ["1"], ["2"], ["3"])}
-    assert plan == {"0": ["completed", "skip"], "1": ["failed", "run"], "2": ["completed", "skip"], "3": ["completed", "skip"]}
+    plan = {
+        line.split()[0]: line.split()[1:3]
+        for line in dry.stdout.splitlines()
+        if line.split()[:1] in (["0"], ["1"], ["2"], ["3"])
+    }
+    assert plan == {
+        "0": ["completed", "skip"],
+        "1": ["failed", "run"],
+        "2": ["completed", "skip"],
+        "3": ["completed", "skip"],
+    }
     assert "4 jobs, 1 to run, 3 to skip" in dry.stdout
     assert snapshot(sweep) == before
 
