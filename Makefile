@@ -25,8 +25,10 @@ demo: $(STAMP)
 	echo "Demo sweep: $(DEMO_DIR)/ (one dir per job), report: $(DEMO_DIR)/report.html"; \
 	exit $$status
 
-## The test suite (a few minutes on 2 CPU cores).
+## Lint, format check and the test suite (a few minutes on 2 CPU cores).
 test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
 clean-venv:

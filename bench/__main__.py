@@ -25,8 +25,8 @@ import torch
 from bench.course_reference import CourseLSTM, course_batches
 from sweeplab.data.palindrome import PalindromeData
 from sweeplab.models import LSTM, CudnnLSTM, VanillaRNN
-from sweeplab.models.lstm_triton import TritonLSTM
 from sweeplab.models.dcgan import build_dcgan
+from sweeplab.models.lstm_triton import TritonLSTM
 from sweeplab.tasks import gan
 from sweeplab.tasks.palindrome import train_step
 
@@ -133,13 +133,18 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="CPU thread counts to compare")
     parser.add_argument("--no-gan", dest="gan", action="store_false", help="skip the DCGAN cases")
     parser.add_argument(
-        "--triton", choices=["with", "without", "only"], default="with",
+        "--triton",
+        choices=["with", "without", "only"],
+        default="with",
         help="the Triton LSTM cases (GPU only): with the others, without them, or only them and the "
         "references (a Triton kernel that faults can break the CUDA context for every later case)",
     )
     args = parser.parse_args(argv)
-    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
-                          ("cpu" if args.device == "auto" else args.device))
+    device = torch.device(
+        "cuda"
+        if args.device == "auto" and torch.cuda.is_available()
+        else ("cpu" if args.device == "auto" else args.device)
+    )
 
     cases = [
         ("course-style LSTM (8 Linear/step, CPU DataLoader)", CourseLSTM, {"course_data": True}),
@@ -156,8 +161,11 @@ def main(argv=None) -> None:
         triton_cases = [  # the time loop in two Triton kernels (model=lstm_triton): exact fp32, then TF32
             ("explicit LSTM in Triton kernels (ieee)", TritonLSTM, {}),
             ("explicit LSTM in Triton kernels (ieee), CUDA graph", TritonLSTM, {"graph": True}),
-            ("explicit LSTM in Triton kernels (tf32), CUDA graph", functools.partial(TritonLSTM, precision="tf32"),
-             {"graph": True}),
+            (
+                "explicit LSTM in Triton kernels (tf32), CUDA graph",
+                functools.partial(TritonLSTM, precision="tf32"),
+                {"graph": True},
+            ),
         ]
         if args.triton == "only":  # with the references: the course-style step, cuDNN, the graphed cases
             cases = [c for c in cases if c is cases[0] or c[1] is CudnnLSTM or c[2].get("graph")] + triton_cases
@@ -165,8 +173,14 @@ def main(argv=None) -> None:
             cases += triton_cases
     thread_counts = args.threads if device.type == "cpu" else [torch.get_num_threads()]
     print(f"# sweeplab training-step benchmark, {datetime.date.today()}")
-    print(f"device {device}" + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else
-                                f" ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads available)"))
+    print(
+        f"device {device}"
+        + (
+            f" ({torch.cuda.get_device_name(device)})"
+            if device.type == "cuda"
+            else f" ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads available)"
+        )
+    )
     print(f"torch {torch.__version__}; batch 128, hidden 128, one-hot input; steps/s (x reference)\n")
     header = "| case | threads | " + " | ".join(f"T = {T}" for T in args.seq_lens) + " |"
     print(header)

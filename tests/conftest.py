@@ -28,6 +28,21 @@ def compose_config(overrides=(), return_hydra_config=False):
         return compose("config", overrides=list(overrides), return_hydra_config=return_hydra_config)
 
 
+def pytest_collection_modifyitems(config, items):
+    """The markers' one rule: `gpu` tests skip without a CUDA GPU; `slow` ones run only when asked for
+    (any `-m` expression, as `pytest -m slow`, or SWEEPLAB_SLOW=1), so `make test` stays fast."""
+    import torch
+
+    run_slow = bool(config.option.markexpr) or os.environ.get("SWEEPLAB_SLOW") == "1"
+    skip_slow = pytest.mark.skip(reason="slow: run with pytest -m slow, or SWEEPLAB_SLOW=1")
+    skip_gpu = pytest.mark.skip(reason="needs a CUDA GPU")
+    for item in items:
+        if "slow" in item.keywords and not run_slow:
+            item.add_marker(skip_slow)
+        if "gpu" in item.keywords and not torch.cuda.is_available():
+            item.add_marker(skip_gpu)
+
+
 @pytest.fixture
 def cfg_factory():
     return compose_config

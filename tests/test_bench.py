@@ -14,7 +14,9 @@ def keep_thread_count():
 
 
 def test_bench_prints_a_row_per_case_with_ratios_to_the_reference(capsys):
-    main(["--device", "cpu", "--seq-lens", "3", "4", "--seconds", "0.02", "--rounds", "1", "--threads", "1", "--no-gan"])
+    main(
+        ["--device", "cpu", "--seq-lens", "3", "4", "--seconds", "0.02", "--rounds", "1", "--threads", "1", "--no-gan"]
+    )
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "---" not in line]
     header, *cases = rows
     assert header == "| case | threads | T = 3 | T = 4 |"
@@ -32,7 +34,7 @@ def test_a_failing_case_is_reported_in_its_cell_and_the_others_still_run():
     def broken():
         raise RuntimeError("capture failed")
 
-    rates = measure({"fine": lambda: (lambda: None), "broken": broken}, torch.device("cpu"), 0.02, 1)
+    rates = measure({"fine": lambda: lambda: None, "broken": broken}, torch.device("cpu"), 0.02, 1)
     assert rates["broken"] == "failed (RuntimeError)" and rates["fine"] > 0
     assert cell(rates["broken"], 1.0) == "failed (RuntimeError)"
     assert cell(10.0, rates["broken"]) == "10.0" and cell(10.0, 5.0) == "10.0 (2.00x)"

@@ -56,7 +56,9 @@ def test_graphed_step_computes_the_same_numbers_as_the_eager_step(model_cls, opt
         optimizer = make_optimizer(model.parameters())
         data = PalindromeData(9, "one_hot", seed=1, eval_size=8, eval_seed=0, device=device)
         if graphed:
-            graph = GraphedStep(lambda x, y: train_step(model, optimizer, x, y, 1.0), data.sample(16), [model], [optimizer])
+            graph = GraphedStep(
+                lambda x, y: train_step(model, optimizer, x, y, 1.0), data.sample(16), [model], [optimizer]
+            )
             data = PalindromeData(9, "one_hot", seed=1, eval_size=8, eval_seed=0, device=device)  # no batch spent
             step = lambda: graph(*data.sample(16))  # noqa: E731
         else:

@@ -169,9 +169,7 @@ def test_cpu_tensors_need_the_interpreter(compiled):
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-@pytest.mark.parametrize(
-    "precision,rtol,atol", [("ieee", 1e-4, 1e-5), ("tf32x3", 1e-4, 1e-5), ("tf32", 2e-2, 2e-3)]
-)
+@pytest.mark.parametrize("precision,rtol,atol", [("ieee", 1e-4, 1e-5), ("tf32x3", 1e-4, 1e-5), ("tf32", 2e-2, 2e-3)])
 @pytest.mark.parametrize("hidden_size,batch,seq_len", [(32, 40, 5), (128, 128, 20)])
 def test_gpu_matches_the_lstm(compiled, precision, rtol, atol, hidden_size, batch, seq_len):
     reference, model = twin_models(hidden_size, "cuda", precision=precision)
@@ -196,6 +194,13 @@ def test_a_whole_run_of_model_lstm_triton_in_the_interpreter(interpret, tmp_path
     from sweeplab.runner import run_job
     from tests.conftest import TINY, compose_config
 
-    overrides = [*TINY, "model=lstm_triton", "seq_len=4", "trainer.steps=4", "trainer.eval_every=2", "trainer.checkpoint_every=2"]
+    overrides = [
+        *TINY,
+        "model=lstm_triton",
+        "seq_len=4",
+        "trainer.steps=4",
+        "trainer.eval_every=2",
+        "trainer.checkpoint_every=2",
+    ]
     summary = run_job(compose_config(overrides), tmp_path, [])
     assert summary["status"] == "completed" and summary["model"] == "lstm_triton" and summary["steps_done"] == 4

@@ -50,8 +50,19 @@ def test_cli_runs_from_the_unpacked_wheel_with_its_own_configs(wheel, tmp_path):
     assert Path(probe.stdout.strip()) == site / "sweeplab" / "conf"
     run_dir = tmp_path / "run"
     result = subprocess.run(
-        [sys.executable, "-m", "sweeplab", "model=rnn", "seq_len=4", "trainer.steps=2", "trainer.eval_every=1",
-         "data.eval_size=8", "trainer.batch_size=4", "model.hidden_size=4", f"hydra.run.dir={run_dir}"],
+        [
+            sys.executable,
+            "-m",
+            "sweeplab",
+            "model=rnn",
+            "seq_len=4",
+            "trainer.steps=2",
+            "trainer.eval_every=1",
+            "data.eval_size=8",
+            "trainer.batch_size=4",
+            "model.hidden_size=4",
+            f"hydra.run.dir={run_dir}",
+        ],
         env={"PYTHONPATH": str(site), "PATH": ""},
         cwd=tmp_path,
         capture_output=True,

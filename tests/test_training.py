@@ -16,8 +16,16 @@ def metrics_without_time(path):
 
 def test_lstm_learns_t5(tmp_path):
     cfg = compose_config(
-        ["model=lstm", "seq_len=5", "trainer.steps=300", "trainer.eval_every=100",
-         "trainer.batch_size=64", "model.hidden_size=64", "trainer.device=cpu", "data.eval_size=500"]
+        [
+            "model=lstm",
+            "seq_len=5",
+            "trainer.steps=300",
+            "trainer.eval_every=100",
+            "trainer.batch_size=64",
+            "model.hidden_size=64",
+            "trainer.device=cpu",
+            "data.eval_size=500",
+        ]
     )
     summary = run_job(cfg, tmp_path, [])
     assert summary["status"] == "completed"

@@ -151,7 +151,7 @@ def loss_curves(runs: pd.DataFrame, curves: pd.DataFrame, settings: list[str], p
         fig = new_figure(5 * len(combos), 3.8)
         axes = fig.subplots(1, len(combos), squeeze=False, sharey=True)[0]
         for ax, combo in zip(axes, combos):
-            for (job, metric), part in select(data, settings, combo).groupby(["job", "metric"], sort=False):
+            for (_job, metric), part in select(data, settings, combo).groupby(["job", "metric"], sort=False):
                 part = part.sort_values("step")
                 seed = part["seed"].iloc[0]
                 ax.plot(part["step"], part["value"], "-" if metric == "d_loss" else "--", color=colour.get(seed, "0.4"),

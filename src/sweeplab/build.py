@@ -21,7 +21,11 @@ _CHECKED_TYPES = {int: (int,), float: (int, float), str: (str,), bool: (bool,)}
 
 def build(group: str, node: DictConfig, *args: Any, **kwargs: Any) -> Any:
     """Instantiate config group `group` (e.g. "model") with the extra arguments (data sizes, params)."""
-    settings = {k: v for k, v in OmegaConf.to_container(node, resolve=True).items() if k not in ("name", "_target_", "_partial_")}
+    settings = {
+        k: v
+        for k, v in OmegaConf.to_container(node, resolve=True).items()
+        if k not in ("name", "_target_", "_partial_")
+    }
     target = get_object(node._target_)
     check_settings(group, node.get("name", node._target_), target, settings, skip=len(args) + len(kwargs))
     spec = OmegaConf.masked_copy(node, [k for k in node if k != "name"])

@@ -18,9 +18,7 @@ def resolve_device(name: str) -> torch.device:
             )
         device = torch.device(name)
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ConfigError(
-                f"trainer.device={name} but only {torch.cuda.device_count()} GPU(s) are visible"
-            )
+            raise ConfigError(f"trainer.device={name} but only {torch.cuda.device_count()} GPU(s) are visible")
         return device
     raise ConfigError(f"trainer.device={name} is not a device; use auto, cpu, cuda or cuda:N")
 

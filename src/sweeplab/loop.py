@@ -179,7 +179,9 @@ def _train(task: Task, cfg: DictConfig, progress: Progress, settings: Settings, 
         set_capturable(optimizer, settings.cuda_graph, task.device)
     step = None  # built on the first inputs: a CUDA graph captures their shapes and layout
     start = time.perf_counter()
-    bar = tqdm(total=task.total_steps, initial=progress.step, desc=task.label, disable=not settings.show_bar, leave=False)
+    bar = tqdm(
+        total=task.total_steps, initial=progress.step, desc=task.label, disable=not settings.show_bar, leave=False
+    )
     with bar, logging_redirect_tqdm():
         while progress.step < task.total_steps:
             inputs = task.draw(progress.step)
@@ -204,13 +206,17 @@ def _train(task: Task, cfg: DictConfig, progress: Progress, settings: Settings, 
                 bar.set_postfix_str(format_row(row, task.total_steps, brief=True))
                 artifacts.write_csv(out_dir / METRICS_FILE, task.metric_columns, progress.rows)
                 if settings.sweep_gone():
-                    raise SweepGone(f"the sweep process died: stopped at step {progress.step} (rerun the sweep to resume)")
+                    raise SweepGone(
+                        f"the sweep process died: stopped at step {progress.step} (rerun the sweep to resume)"
+                    )
                 if not all(math.isfinite(v) for v in row.values() if isinstance(v, float)):
                     log.warning("a loss is not finite at step %d: the run diverged", progress.step)
                     return DIVERGED
                 if settings.early_stop and solved_in_a_row(task, progress.rows) >= settings.patience:
                     progress.early_stopped_at = progress.step
-                    log.info("solved on %d evaluations in a row: stopping early at step %d", settings.patience, progress.step)
+                    log.info(
+                        "solved on %d evaluations in a row: stopping early at step %d", settings.patience, progress.step
+                    )
             task.after_step(progress.step)
             if task.checkpoint_due(progress.step) or progress.step == task.total_steps or progress.early_stopped_at:
                 save(task, cfg, progress, progress.elapsed(start), out_dir)
@@ -257,14 +263,24 @@ def record(task: Task, cfg: DictConfig, job: Job, settings: dict, title: str, fi
     with log_prefix(task.label if job.multirun else None):
         progress = resume(task, cfg, out_dir)
         artifacts.update_summary(
-            out_dir, **settings, device=str(task.device), provenance=provenance(str(task.device)), **task.headline(progress), **summary_numbers(progress, progress.step, 0.0))
+            out_dir,
+            **settings,
+            device=str(task.device),
+            provenance=provenance(str(task.device)),
+            **task.headline(progress),
+            **summary_numbers(progress, progress.step, 0.0),
+        )
         started_at, start = progress.step, time.perf_counter()
         status = train(task, cfg, progress, Settings.from_config(cfg.trainer, task.device, job), out_dir)
         numbers = {**task.headline(progress), **summary_numbers(progress, started_at, time.perf_counter() - start)}
         artifacts.update_summary(out_dir, **numbers)
         if progress.rows:
             figures.plot_curves(
-                progress.rows, task.curve_panels, f"{title} ({status})", out_dir / CURVES_FILE, progress.early_stopped_at
+                progress.rows,
+                task.curve_panels,
+                f"{title} ({status})",
+                out_dir / CURVES_FILE,
+                progress.early_stopped_at,
             )
         if finish is not None and status == COMPLETED:
             artifacts.update_summary(out_dir, **finish())

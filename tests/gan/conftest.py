@@ -47,7 +47,10 @@ def write_tiny_mnist(root, n_train: int = 64, n_test: int = 40, packed: bool = T
         for k, label in enumerate(labels):  # a bright bar whose position encodes the label
             images[k, 4:24, 2 + 2 * label : 5 + 2 * label] = 255
         images = np.clip(images + rng.integers(0, 30, images.shape), 0, 255)
-        for name, payload in ((f"{prefix}-images-idx3-ubyte", _idx_images(images)), (f"{prefix}-labels-idx1-ubyte", _idx_labels(labels))):
+        for name, payload in (
+            (f"{prefix}-images-idx3-ubyte", _idx_images(images)),
+            (f"{prefix}-labels-idx1-ubyte", _idx_labels(labels)),
+        ):
             if packed and prefix == "train":
                 (raw / f"{name}.gz").write_bytes(gzip.compress(payload))
             else:

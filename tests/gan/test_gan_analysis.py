@@ -14,16 +14,26 @@ def _job(tmp_path, name, latent, seed, fid, status="completed", epochs=(1, 3)):
     (job / "summary.json").write_text(json.dumps({"status": status, "task": "gan", "fid": fid, "classes_covered": 10}))
     for e in epochs:
         Image.new("L", (20, 20), color=40 * e).save(job / f"samples_epoch_{e:03d}.png")
-    return {"task": "gan", "status": status, "job_dir": str(job), "gan.latent_size": latent, "seed": seed,
-            "trainer.device": "cpu"}
+    return {
+        "task": "gan",
+        "status": status,
+        "job_dir": str(job),
+        "gan.latent_size": latent,
+        "seed": seed,
+        "trainer.device": "cpu",
+    }
 
 
 def test_table_per_swept_setting_and_gallery(tmp_path):
-    runs = pd.DataFrame([
-        _job(tmp_path, "0", 10, 0, 4.0), _job(tmp_path, "1", 10, 1, 6.0),
-        _job(tmp_path, "2", 100, 0, 2.0), _job(tmp_path, "3", 100, 1, None, status="diverged", epochs=()),
-        {"task": "palindrome", "status": "completed", "job_dir": str(tmp_path), "gan.latent_size": None, "seed": 0},
-    ])
+    runs = pd.DataFrame(
+        [
+            _job(tmp_path, "0", 10, 0, 4.0),
+            _job(tmp_path, "1", 10, 1, 6.0),
+            _job(tmp_path, "2", 100, 0, 2.0),
+            _job(tmp_path, "3", 100, 1, None, status="diverged", epochs=()),
+            {"task": "palindrome", "status": "completed", "job_dir": str(tmp_path), "gan.latent_size": None, "seed": 0},
+        ]
+    )
     table = metrics_table(runs)
     assert list(table.index) == [10, 100]
     fid = next(c for c in table.columns if c.startswith("Frechet distance ("))

@@ -46,7 +46,10 @@ def test_every_generator_layer_has_the_issue_shape():
     assert out.shape == (3, 1, 28, 28) and out.abs().max() <= 1
     convs = [m for m in g.net if isinstance(m, nn.ConvTranspose2d)]
     assert [(c.in_channels, c.out_channels, c.kernel_size[0], c.stride[0], c.padding[0]) for c in convs] == [
-        (100, 512, 4, 1, 0), (512, 256, 3, 2, 1), (256, 128, 4, 2, 1), (128, 1, 4, 2, 1),
+        (100, 512, 4, 1, 0),
+        (512, 256, 3, 2, 1),
+        (256, 128, 4, 2, 1),
+        (128, 1, 4, 2, 1),
     ]
 
 
@@ -56,7 +59,10 @@ def test_every_discriminator_layer_has_the_issue_shape():
     assert d(torch.randn(3, 1, 28, 28)).shape == (3,)  # one logit per image
     convs = [m for m in d.net if isinstance(m, nn.Conv2d)]
     assert [(c.in_channels, c.out_channels, c.kernel_size[0], c.stride[0], c.padding[0]) for c in convs] == [
-        (1, 128, 4, 2, 1), (128, 256, 4, 2, 1), (256, 512, 3, 2, 1), (512, 1, 4, 1, 0),
+        (1, 128, 4, 2, 1),
+        (128, 256, 4, 2, 1),
+        (256, 512, 3, 2, 1),
+        (512, 1, 4, 1, 0),
     ]
     assert all(m.negative_slope == 0.2 for m in d.net if isinstance(m, nn.LeakyReLU))
 

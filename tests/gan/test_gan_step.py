@@ -97,7 +97,7 @@ def test_capturing_leaves_every_network_and_optimizer_tensor_as_it_was(eager_ste
     GraphedStep(lambda r, z: train_step(*nets, r, z), (real, torch.zeros(8, 16, device=device)), nets[:2], nets[2:])
     after = state_of(nets)
     if eager_steps_before == 0:  # the warm-up created the optimizer state: it must start from zero
-        assert len(after) > len(before) and all(not t.any() for t in after[len(before):])
+        assert len(after) > len(before) and all(not t.any() for t in after[len(before) :])
         after = after[: len(before)]
     assert len(after) == len(before)
     for a, b in zip(after, before):

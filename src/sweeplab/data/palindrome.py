@@ -13,13 +13,9 @@ NUM_DIGITS = 10
 ENCODINGS = ("one_hot", "scalar")
 
 
-def random_palindromes(
-    batch_size: int, seq_len: int, generator: torch.Generator, device: torch.device
-) -> torch.Tensor:
+def random_palindromes(batch_size: int, seq_len: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
     """`batch_size` random palindromes of length `seq_len`, as a (B, T) tensor of digits 0-9."""
-    first_half = torch.randint(
-        0, NUM_DIGITS, (batch_size, (seq_len + 1) // 2), generator=generator, device=device
-    )
+    first_half = torch.randint(0, NUM_DIGITS, (batch_size, (seq_len + 1) // 2), generator=generator, device=device)
     # Mirror the first floor(T/2) digits; for odd T the middle digit stands alone.
     mirrored = first_half[:, : seq_len // 2].flip(1)
     return torch.cat([first_half, mirrored], dim=1)

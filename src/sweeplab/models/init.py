@@ -1,8 +1,6 @@
 """Weight initialisation schemes, shared by the recurrent models (`model.init`).
 
-The scheme changes what a vanilla RNN learns at all (docs/FINDINGS.md): with PyTorch's default
-uniform(+-1/sqrt(H)) it does not learn T = 15 in 2000 steps; with Glorot (xavier) it learns T = 15 in
-250 and T = 20 only with some seeds; with orthogonal recurrent weights it learns T = 20 in 250. Biases are zero
+The scheme changes what a vanilla RNN learns at all (measured in docs/FINDINGS.md). Biases are zero
 (except the LSTM's forget gate). Stacked gate matrices are initialised one gate block at a time.
 """
 

@@ -40,7 +40,7 @@ class LSTM(nn.Module):
         init_weight(self.W_h, init, H, recurrent=True, blocks=4)
         init_weight(self.W_ph, init, H)
         # A positive forget-gate bias keeps c flowing through time early in training
-        # (Gers et al. 2000; Jozefowicz et al. 2015): without it T >= 20 is not learned.
+        # (Gers et al. 2000; Jozefowicz et al. 2015): it decides the LSTM's reach (docs/FINDINGS.md).
         with torch.no_grad():
             self.b[2 * H : 3 * H].fill_(forget_bias)
 

@@ -1,7 +1,7 @@
-"""The explicit LSTM with its time loop fused into one Triton kernel, forward and backward.
+"""The explicit LSTM with its time loop fused into Triton kernels: one launch forward, one backward.
 
-Same model, parameters and state_dict as `sweeplab.models.lstm.LSTM` (the state_dicts load into
-each other); only the recurrence runs differently:
+Same model, parameters and state_dict as `sweeplab.models.lstm.LSTM`; only the recurrence runs
+differently:
 
     z_t = x_proj[t] + W_h h_{t-1}            x_proj = x W_x^T + b for all steps at once (torch)
     g_t = tanh(z_g)    i_t = sigmoid(z_i)    f_t = sigmoid(z_f)    o_t = sigmoid(z_o)
@@ -9,14 +9,7 @@ each other); only the recurrence runs differently:
     h_t = tanh(c_t) * o_t                    h_0 = c_0 = 0
     p   = W_ph h_T + b_p                     (torch)
 
-Forward: ONE kernel launch runs all T steps. Each program owns BLOCK_B batch rows and keeps their
-h and c in registers; every step it reads x_proj[t] and the four (H, H) gate blocks of W_h (from
-global memory each step: 256 KB at H = 128, it stays in L2), and stores what backward needs: the
-activated gates (T, B, 4H), c_1..c_T and h_1..h_T (T, B, H) each.
-
-Backward: ONE kernel launch runs the reverse time loop, dh and dc in registers. Only h_T's gradient
-comes in (the classifier reads the last hidden state only). With dh = dL/dh_t, dc = dL/dc_t (the
-part carried back from step t+1):
+Backward runs the reverse time loop with dh and dc in registers (dh = dL/dh_t, dc = dL/dc_t):
 
     do  = dh * tanh(c_t)
     dc += dh * o * (1 - tanh(c_t)^2)
@@ -24,31 +17,11 @@ part carried back from step t+1):
     dz_f = dc * c_{t-1} * f (1 - f)          dz_o = do * o (1 - o)
     dh_{t-1} = dz_t W_h                      dc_{t-1} = dc * f
 
-The kernel writes dz_t for every step; torch then does the rest with one GEMM each:
-dW_h = sum_t dz_t^T h_{t-1} (a (4H, T*B) x (T*B, H) product; h_0 = 0 drops out), and dz is the
-gradient of x_proj, from which autograd gives W_x and b theirs through the torch projection.
-
-Everything is shaped by (T, B, H) only: no host syncs, no data-dependent allocation, so the step can
-be captured in a CUDA graph (`sweeplab.cuda_graph`); the kernels compile on the first (warm-up) call.
-
-Precision (tl.dot's input_precision): "ieee" (the default) multiplies in full fp32, so the results
-equal the reference LSTM's to fp32 rounding; "tf32x3" emulates fp32 with three TF32 tensor-core
-products (close to fp32); "tf32" is one TF32 product (10-bit mantissa, about 1e-3 relative off),
-the fastest. Triton's interpreter ignores the setting (numpy fp32). Compiled offline for sm_90
-(H = 128, BLOCK_B = 16, 8 warps) the "ieee" kernels spill heavily (FMA dot, 13-25 KB of spill
-stores) while "tf32"/"tf32x3" spill almost nothing, so "ieee" is the exact choice, not the fast one.
-
-Launch settings: num_stages=1 (Triton's software pipelining double-buffers the four W_h tiles in
-shared memory, 520 KB at H = 128, more than a Hopper SM has; with one stage it is 72-96 KB) and
-num_warps=8 by default (fewer spills than 4 in the offline compile). These are the knobs to tune on
-the GPU, with block_b.
-
-Supported: float32, CUDA tensors, H a power of two in [16, 128] (H = 256 would need 280+ KB of
-shared memory: the W_h tiles would have to be chunked), any batch size (the last block of rows is
-masked), T >= 1, T * B * 4H < 2**31. With TRITON_INTERPRET=1 set when the model runs, the kernels
-run in Triton's CPU interpreter instead (slow; for tests), where CPU tensors and float64 (for
-gradcheck) are accepted too. Triton is optional: sweeplab imports without it, and the run is
-refused in one line (`unavailable_on`) when it is missing or too old.
+and torch finishes with one GEMM, dW_h = sum_t dz_t^T h_{t-1}. Each program keeps BLOCK_B batch rows'
+h and c in registers; nothing depends on the data, so the step can be captured in a CUDA graph.
+Supported: float32 CUDA tensors, H a power of two in [16, 128]; with TRITON_INTERPRET=1 the kernels
+run in Triton's CPU interpreter (tests). How the kernels are laid out, the precision and launch
+settings, and what was measured: docs/PERFORMANCE.md, "The Triton LSTM".
 """
 
 from __future__ import annotations  # the kernels' `tl.constexpr` annotations stay strings (Triton reads them so)
@@ -258,8 +231,18 @@ class LSTMRecurrence(torch.autograd.Function):
             precision = "ieee"  # tl.dot takes float64 in ieee only (interpreter checks only)
         grid = (triton.cdiv(B, block_b),)
         forward_kernel[grid](
-            x_proj, W_h, gates, cs, hs, T, B,
-            H=H, BLOCK_B=block_b, PRECISION=precision, num_warps=num_warps, num_stages=1,
+            x_proj,
+            W_h,
+            gates,
+            cs,
+            hs,
+            T,
+            B,
+            H=H,
+            BLOCK_B=block_b,
+            PRECISION=precision,
+            num_warps=num_warps,
+            num_stages=1,
         )
         ctx.save_for_backward(W_h, gates, cs, hs)
         ctx.config = (interpret, block_b, precision, num_warps)
@@ -275,8 +258,18 @@ class LSTMRecurrence(torch.autograd.Function):
         dz = torch.empty_like(gates)
         grid = (triton.cdiv(B, block_b),)
         backward_kernel[grid](
-            dh_T.contiguous(), W_h, gates, cs, dz, T, B,
-            H=H, BLOCK_B=block_b, PRECISION=precision, num_warps=num_warps, num_stages=1,
+            dh_T.contiguous(),
+            W_h,
+            gates,
+            cs,
+            dz,
+            T,
+            B,
+            H=H,
+            BLOCK_B=block_b,
+            PRECISION=precision,
+            num_warps=num_warps,
+            num_stages=1,
         )
         # dW_h = sum_t dz_t^T h_{t-1}: one GEMM over all steps; h_0 = 0, so step 0 adds nothing.
         dW_h = dz[1:].reshape(-1, four_h).t() @ hs[:-1].reshape(-1, H)

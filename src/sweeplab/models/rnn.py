@@ -1,7 +1,7 @@
 """The vanilla RNN, written from its equations.
 
-    h_t = tanh(W_hx x_t + W_hh h_{t-1} + b_h)
-    p   = W_ph h_T + b_p                      (logits: CrossEntropyLoss applies the softmax)
+h_t = tanh(W_hx x_t + W_hh h_{t-1} + b_h)
+p   = W_ph h_T + b_p                      (logits: CrossEntropyLoss applies the softmax)
 """
 
 import torch

@@ -47,10 +47,12 @@ class DCGAN(loop.Task):
         trainer = cfg.trainer
         self.device, self.label = device, f"{cfg.gan.name} latent={cfg.gan.latent_size} seed={cfg.seed}"
         self.batch_size, self.latent_size = trainer.batch_size, cfg.gan.latent_size
-        self.steps_per_epoch = min(len(train_images) // self.batch_size, trainer.max_steps_per_epoch or len(train_images))
-        self.epochs, self.total_steps = trainer.epochs, trainer.epochs * self.steps_per_epoch
+        cap = trainer.max_steps_per_epoch or len(train_images)  # quick checks cut epochs short
+        self.steps_per_epoch = min(len(train_images) // self.batch_size, cap)
+        self.total_steps = trainer.epochs * self.steps_per_epoch
         self.log_every, self.checkpoint_every = trainer.log_every, trainer.checkpoint_every
-        self.grid_epochs = sample_epochs(trainer)
+        # sample grids: the chosen epochs, or the first, the middle and the last
+        self.grid_epochs = set(trainer.sample_epochs or (1, (trainer.epochs + 1) // 2, trainer.epochs))
         self.memory_format = torch.channels_last if trainer.channels_last else torch.contiguous_format
         torch.manual_seed(cfg.seed)  # the networks' initial weights
         self.generator, self.discriminator = build_dcgan(cfg.gan.latent_size, cfg.gan.width)
@@ -64,12 +66,12 @@ class DCGAN(loop.Task):
         self.generators = {"shuffle": self.shuffle}
         noise = torch.Generator().manual_seed(cfg.seed)
         self.fixed_noise = torch.randn(trainer.samples, cfg.gan.latent_size, generator=noise).to(device)
-        self.train_images, self.order = train_images.to(device), None
+        self.train_images = train_images.to(device)
         self.out_dir = out_dir  # the sample grids
 
     def draw(self, step: int):
         i = step % self.steps_per_epoch
-        if i == 0 or self.order is None:  # a new epoch (or a resume, always at an epoch's end)
+        if i == 0:  # a new epoch (a resume starts at one too: checkpoints are at epochs' ends)
             self.generator.train()
             self.discriminator.train()
             self.order = torch.randperm(len(self.train_images), generator=self.shuffle).to(self.device)
@@ -80,15 +82,12 @@ class DCGAN(loop.Task):
     def compute(self, real: torch.Tensor, noise: torch.Tensor):
         return train_step(self.generator, self.discriminator, self.opt_g, self.opt_d, real, noise)
 
-    def epoch_of(self, steps_done: int) -> int:
-        """The epoch (1-based) that the `steps_done`-th step belongs to."""
-        return (steps_done - 1) // self.steps_per_epoch + 1
-
     def row_due(self, steps_done: int) -> bool:
         return steps_done % self.log_every == 0 or steps_done % self.steps_per_epoch == 0
 
     def row(self, steps_done: int, sums: list[float], count: int) -> dict:
-        return {"step": steps_done, "epoch": self.epoch_of(steps_done), **{k: s / count for k, s in zip(STATS, sums)}}
+        epoch = (steps_done - 1) // self.steps_per_epoch + 1  # the epoch this step belongs to
+        return {"step": steps_done, "epoch": epoch, **{k: s / count for k, s in zip(STATS, sums)}}
 
     def after_step(self, steps_done: int) -> None:
         epoch = steps_done // self.steps_per_epoch
@@ -137,12 +136,6 @@ def train_step(generator, discriminator, opt_g, opt_d, real, noise):
         torch.sigmoid(logits_real.detach()).mean(),
         torch.sigmoid(logits_fake.detach()).mean(),
     )
-
-
-def sample_epochs(trainer) -> set[int]:
-    if trainer.sample_epochs is not None:
-        return set(trainer.sample_epochs)
-    return {1, (trainer.epochs + 1) // 2, trainer.epochs}
 
 
 def run(cfg: DictConfig, job: Job) -> dict:

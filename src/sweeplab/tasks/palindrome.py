@@ -42,7 +42,9 @@ class Palindrome(loop.Task):
         self.eval_every, self.checkpoint_every = trainer.eval_every, trainer.checkpoint_every
         self.device, self.label = device, f"{cfg.model.name} T={cfg.seq_len} seed={cfg.seed}"
         torch.manual_seed(cfg.seed)  # the model's initial weights
-        self.data = PalindromeData(cfg.seq_len, cfg.data.encoding, cfg.seed, cfg.data.eval_size, cfg.data.eval_seed, device)
+        self.data = PalindromeData(
+            cfg.seq_len, cfg.data.encoding, cfg.seed, cfg.data.eval_size, cfg.data.eval_seed, device
+        )
         self.model = build("model", cfg.model, self.data.input_size, num_classes=NUM_DIGITS)
         if reason := getattr(self.model, "unavailable_on", lambda _: None)(device):
             raise ConfigError(reason)
