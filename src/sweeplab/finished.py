@@ -43,12 +43,15 @@ def refusal(run_dir: Path) -> str:
 def job_state(run_dir: Path, config: Any) -> tuple[str, str]:
     """(state, action) for running `config` (resolved) in `run_dir`: action is run, skip or refuse."""
     recorded, from_checkpoint = recorded_config(run_dir)
-    if recorded is not None and not same_run(recorded, as_recorded(config), resumable=from_checkpoint):
-        return "conflict", "refuse"
     summary = read_summary(run_dir)
+    status = str(summary.get("status")) if summary is not None else None
+    # An unfinished run continues from its checkpoint under more (or fewer) steps; a finished one is
+    # that run exactly.
+    resumable = from_checkpoint or status not in FINISHED
+    if recorded is not None and not same_run(recorded, as_recorded(config), resumable=resumable):
+        return "conflict", "refuse"
     if summary is None:
         return ("incomplete" if Path(run_dir).exists() else "new"), "run"
-    status = str(summary.get("status"))
     return status, ("skip" if status in FINISHED else "run")
 
 
