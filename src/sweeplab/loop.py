@@ -27,7 +27,7 @@ from omegaconf import DictConfig
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from sweeplab import artifacts, checkpoint, figures
+from sweeplab import artifacts, checkpoint, curves
 from sweeplab.contract import CHECKPOINT_FILE, COMPLETED, CURVES_FILE, DIVERGED, METRICS_FILE
 from sweeplab.cuda_graph import GraphedStep, set_capturable, use_cuda_graph
 from sweeplab.job import Interrupted, Job, SweepGone
@@ -41,7 +41,7 @@ class Task:
 
     total_steps: int
     metric_columns: tuple[str, ...]
-    curve_panels: list[figures.Panel]
+    curve_panels: list[curves.Panel]
     modules: dict[str, torch.nn.Module]  # checkpointed under these names
     optimizers: dict[str, torch.optim.Optimizer]
     generators: dict[str, torch.Generator] = {}  # random streams besides torch's global ones
@@ -73,7 +73,7 @@ class Task:
         """Whether a row shows the task solved (for early stopping)."""
         return False
 
-    def headline(self, progress: Progress) -> dict:
+    def results(self, progress: Progress) -> dict:
         """The summary's task-specific numbers."""
         return {}
 
@@ -173,7 +173,9 @@ def train(task: Task, cfg: DictConfig, progress: Progress, settings: Settings, o
 
 def _train(task: Task, cfg: DictConfig, progress: Progress, settings: Settings, out_dir: Path) -> str:
     if progress.early_stopped_at is not None:
-        return COMPLETED  # a run that stopped early and was killed before its summary
+        if settings.early_stop:
+            return COMPLETED  # a run that stopped early and was killed before its summary
+        progress.early_stopped_at = None  # continued with early stopping off: it trains on
     optimizers = list(task.optimizers.values())
     for optimizer in optimizers:
         set_capturable(optimizer, settings.cuda_graph, task.device)
@@ -245,7 +247,7 @@ def format_row(row: dict, total_steps: int, brief: bool = False) -> str:
     return "  ".join(parts)
 
 
-def summary_numbers(progress: Progress, started_at: int, seconds: float) -> dict:
+def progress_numbers(progress: Progress, started_at: int, seconds: float) -> dict:
     """The summary's numbers common to every task."""
     steps_now = progress.step - started_at
     return {
@@ -267,15 +269,15 @@ def record(task: Task, cfg: DictConfig, job: Job, settings: dict, title: str, fi
             **settings,
             device=str(task.device),
             provenance=provenance(str(task.device)),
-            **task.headline(progress),
-            **summary_numbers(progress, progress.step, 0.0),
+            **task.results(progress),
+            **progress_numbers(progress, progress.step, 0.0),
         )
         started_at, start = progress.step, time.perf_counter()
         status = train(task, cfg, progress, Settings.from_config(cfg.trainer, task.device, job), out_dir)
-        numbers = {**task.headline(progress), **summary_numbers(progress, started_at, time.perf_counter() - start)}
+        numbers = {**task.results(progress), **progress_numbers(progress, started_at, time.perf_counter() - start)}
         artifacts.update_summary(out_dir, **numbers)
         if progress.rows:
-            figures.plot_curves(
+            curves.plot_curves(
                 progress.rows,
                 task.curve_panels,
                 f"{title} ({status})",

@@ -24,7 +24,7 @@ from sweeplab.contract import GAN_METRICS, samples_file
 from sweeplab.data.mnist import load_digits, to_unit_range
 from sweeplab.device import describe, prepare
 from sweeplab.errors import ConfigError
-from sweeplab.figures import Panel
+from sweeplab.curves import Panel
 from sweeplab.job import Job
 from sweeplab.models.dcgan import build_dcgan
 from sweeplab.quality.classifier import check_cache_dir
@@ -99,7 +99,7 @@ class DCGAN(loop.Task):
     def checkpoint_due(self, steps_done: int) -> bool:
         return steps_done % (self.checkpoint_every * self.steps_per_epoch) == 0
 
-    def headline(self, progress: loop.Progress) -> dict:
+    def results(self, progress: loop.Progress) -> dict:
         last = progress.rows[-1] if progress.rows else {}
         seconds = (progress.rows[-1]["elapsed_s"] if progress.rows else 0.0) or 0.0
         return {

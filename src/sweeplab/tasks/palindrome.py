@@ -20,7 +20,7 @@ from sweeplab.contract import PALINDROME_METRICS, SOLVED_THRESHOLD
 from sweeplab.data.palindrome import NUM_DIGITS, PalindromeData
 from sweeplab.device import describe, prepare
 from sweeplab.errors import ConfigError
-from sweeplab.figures import Panel
+from sweeplab.curves import Panel
 from sweeplab.job import Job
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ class Palindrome(loop.Task):
     def solved(self, row: dict) -> bool:
         return row["eval_acc"] >= SOLVED_THRESHOLD
 
-    def headline(self, progress: loop.Progress) -> dict:
+    def results(self, progress: loop.Progress) -> dict:
         rows = progress.rows
         accuracies = [r["eval_acc"] for r in rows]
         return {
