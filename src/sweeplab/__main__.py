@@ -3,20 +3,32 @@
 Hydra composes the config from conf/ and the command line; `_entry` hands it to `run_job` and
 returns the run's objective, so that Hydra's optimising sweepers (Optuna, Ax, Nevergrad) can drive
 it. Nothing here imports torch: `--help`, `--cfg` and tab completion stay fast.
+
+Every user mistake ends in one line and exit status 1: ours are UsageErrors, which Hydra prints as
+one line; `one_line_errors` rewrites the multi-line messages and tracebacks that Hydra itself gives
+for mistakes on the command line or in the environment (a key that does not exist, an unknown option,
+an override that does not parse, a run dir that is a file or cannot be written).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
 import sweeplab
+from sweeplab.config import unknown_key
+from sweeplab.errors import ConfigError, UsageError
 from sweeplab.job import Interrupted
 from sweeplab.paths import config_dir, register_resolvers
 from sweeplab.runner import objective, run_job
@@ -34,7 +46,8 @@ def _entry(cfg: DictConfig) -> float | None:
     summary = run_job(
         cfg,
         Path(hydra_cfg.runtime.output_dir),
-        list(hydra_cfg.overrides.task),
+        # as typed: an override such as seq_len=${oc.env:NOPE} is the runner's to refuse, not resolved here
+        OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False),
         multirun=multirun,
         interactive=sys.stderr.isatty(),
         sweep_pid=int(os.environ[SWEEP_PID]) if in_worker and SWEEP_PID in os.environ else None,
@@ -48,13 +61,105 @@ def main() -> None:
         return
     os.environ.setdefault(SWEEP_PID, str(os.getpid()))
     try:
-        _entry()
+        with one_line_errors():
+            _entry()
     except Interrupted as stop:
         print(stop, file=sys.stderr)
         sys.exit(130)  # the shell's convention for a process ended by SIGINT
     except KeyboardInterrupt:
         print("interrupted; the same command resumes every unfinished run from its last checkpoint", file=sys.stderr)
         sys.exit(130)
+
+
+@contextlib.contextmanager
+def one_line_errors() -> Iterator[None]:
+    """Have Hydra report the mistakes `user_error` recognises as one-line UsageErrors.
+
+    Hydra prints what escapes composition or the run with `hydra._internal.utils.run_and_report`
+    (the function behind `@hydra.main`); it is wrapped here for this process's one call of `_entry`.
+    """
+    import hydra._internal.utils as hydra_utils
+
+    original = getattr(hydra_utils, "run_and_report", None)
+    if original is None:  # another Hydra: its own messages, unchanged
+        yield
+        return
+
+    def run_and_report(func):
+        def translated():
+            try:
+                return func()
+            except Exception as exc:
+                better = user_error(exc)
+                if better is None:
+                    raise
+                raise better from None
+
+        return original(translated)
+
+    hydra_utils.run_and_report = run_and_report
+    try:
+        yield
+    finally:
+        hydra_utils.run_and_report = original
+
+
+def user_error(exc: BaseException) -> UsageError | None:
+    """The one-line UsageError for a mistake that Hydra reports in many lines, or None (a bug keeps its
+    traceback; a UsageError is already one line)."""
+    if isinstance(exc, UsageError):
+        return None
+    cause = exc.__cause__
+    if isinstance(exc, MissingConfigException) and exc.missing_cfg_file and exc.options:
+        group, _, option = exc.missing_cfg_file.rpartition("/")
+        return ConfigError(f"{group}={option} is not an option; the options of {group} are {', '.join(exc.options)}")
+    if isinstance(exc, OverrideParseException):
+        return ConfigError(
+            f"{exc.override!r} is not a valid override ({_first_line(exc.message)}); write KEY=VALUE, "
+            "see https://hydra.cc/docs/advanced/override_grammar/basic/"
+        )
+    if isinstance(exc, ConfigCompositionException):
+        if isinstance(cause, (ConfigAttributeError, ConfigKeyError)) and "not in struct" in str(cause):
+            parent = cause.parent_node
+            siblings = list(parent.keys()) if isinstance(parent, DictConfig) else []
+            return ConfigError(unknown_key(str(cause.full_key), siblings))
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        if isinstance(cause, OmegaConfBaseException):
+            lines.append(_first_line(str(cause)))
+        return ConfigError(" ".join(lines))
+    if isinstance(exc, OmegaConfBaseException):  # e.g. hydra.run.dir=${nope}
+        return ConfigError(f"the config does not resolve: {_first_line(str(exc))}")
+    if isinstance(exc, OSError) and exc.errno in _OS_ERRORS:
+        return UsageError(_os_error(exc))
+    if isinstance(exc, ValueError) and "n_jobs == 0" in str(exc):  # joblib's
+        return ConfigError(
+            "hydra.launcher.n_jobs=0 is not allowed; it must be a positive number of parallel jobs (or -1: one per core)"
+        )
+    return None
+
+
+_OS_ERRORS = {  # errno -> what it means for the output dir
+    errno.EEXIST: "a file is in the way of the output dir",
+    errno.ENOTDIR: "a file is in the way of the output dir",
+    errno.EACCES: "this user cannot write there",
+    errno.EPERM: "this user cannot write there",
+    errno.EROFS: "a read-only file system",
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+}
+
+
+def _os_error(exc: OSError) -> str:
+    """`PATH: Not a directory (...)` for a file-system problem (Hydra's own writes, or the run's)."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    return (
+        f"{where}{exc.strerror} ({_OS_ERRORS[exc.errno]}); free it or choose another output dir "
+        "(hydra.run.dir=... or hydra.sweep.dir=...)"
+    )
+
+
+def _first_line(text: str) -> str:
+    return (text.strip().splitlines() or [""])[0]
 
 
 if __name__ == "__main__":

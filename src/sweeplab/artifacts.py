@@ -1,7 +1,9 @@
 """Writing a run's files atomically: a temporary file in the same directory, then os.replace.
 
 A killed run leaves each file either in its previous complete state or in its new one, never half
-written. docs/ARTIFACTS.md describes the files.
+written. A write that fails (a full disk) leaves the previous file and raises the OSError that caused
+it, naming the file, even when a library wrapped it in its own error (torch.save: "unexpected pos").
+docs/ARTIFACTS.md describes the files.
 """
 
 import csv
@@ -28,9 +30,23 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        cause = os_error_in(exc)
+        if cause is not None and (cause is not exc or not cause.filename):
+            raise OSError(cause.errno, cause.strerror, str(path)) from exc
         raise
+
+
+def os_error_in(exc: BaseException) -> OSError | None:
+    """The OSError with an errno behind `exc` (itself, or in its __cause__/__context__ chain), if any."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, OSError) and exc.errno is not None:
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def write_text(path: Path, text: str) -> None:

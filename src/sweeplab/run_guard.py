@@ -7,6 +7,10 @@ exceptions into warnings), so on a conflict it turns Hydra's `.hydra/` output of
 the runner refuses the dir with its one-line error. Likewise for a finished run that the runner
 keeps as it is. Sweeps need no callback: the sweeplab sweeper refuses a conflicting sweep and skips
 finished jobs before any job is launched.
+
+A config that does not resolve (`seq_len=${oc.env:NOPE}`) is the runner's to refuse, in one line; the
+guard writes no `.hydra/` for it (it cannot tell whose the dir is) and raises nothing, since Hydra
+would print a callback's exception as a warning.
 """
 
 from pathlib import Path
@@ -15,6 +19,7 @@ from typing import Any
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, read_write
+from omegaconf.errors import OmegaConfBaseException
 
 from sweeplab.finished import job_state, resolved_task_config
 
@@ -25,9 +30,11 @@ class RunDirGuard(Callback):
         HydraConfig.instance().set_config(config)  # for ${hydra:...} in the run dir
         try:
             run_dir = Path(str(config.hydra.run.dir))
+            _, action = job_state(run_dir, resolved_task_config(config, run_dir))
+        except (OmegaConfBaseException, OSError):  # the runner (or Hydra) refuses it in one line
+            action = "refuse"
         finally:
             HydraConfig.instance().cfg = original
-        _, action = job_state(run_dir, resolved_task_config(config, run_dir))
         # refuse: the runner refuses the dir; skip: it keeps the finished run as it is (possibly
         # recorded under other execution settings, which its .hydra/ must keep showing).
         if action in ("refuse", "skip"):

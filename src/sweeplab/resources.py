@@ -1,0 +1,196 @@
+"""Memory sanity: a run that cannot fit is refused in one line before it allocates anything.
+
+`check_memory(cfg, device)` (called by the training tasks right after choosing the device) estimates
+the memory a run needs from its settings and compares it with what the device has free: the host's
+MemAvailable (and its cgroup's limit) for the CPU, `torch.cuda.mem_get_info` for a GPU. Without it,
+`seq_len=100000`, `trainer.batch_size=10**9` or `model.hidden_size=10**6` grow for minutes until the
+kernel kills the run (or a neighbouring job), or end in an allocator traceback.
+
+The estimates are of the big terms only, measured on this code (bench: peak RSS of one training
+step, tests/test_reliability.py checks them against a real run), so "about" means within a factor of
+~1.5. An allocation that fails anyway during a run (another process took the memory) is turned into
+a one-line `failed` by the runner (`as_out_of_memory`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sweeplab.errors import UsageError
+
+FLOAT = 4  # bytes of a float32
+#: floats autograd keeps per sample, time step and hidden unit for the backward pass, measured
+#: (peak RSS of one forward+backward on the CPU, batch 64, T 2000, H 128) and rounded up
+ACTIVATION_FLOATS = {"rnn": 5, "gru": 18, "lstm": 11, "lstm_cudnn": 17, "lstm_triton": 11}
+GATES = {"rnn": 1, "gru": 3}  # weight blocks of a recurrent cell (LSTMs: 4)
+#: floats a DCGAN step keeps per sample and unit of gan.width (D on real and fake, G, D again), measured
+GAN_ACTIVATION_FLOATS = 3000
+GAN_FEATURE_FLOATS = 358  # per sample and unit of width: the generator's feature maps (64 + 98 + 196)
+IMAGE = 28 * 28
+#: a parameter, its gradient and up to two optimizer states (Adam)
+PARAMETER_COPIES = 4
+DIGITS = {"mnist5k": 5000, "mnist": 70000}
+
+
+class NotEnoughMemory(UsageError):
+    """A run that does not fit in the memory its device has free (one line; also a run's `failed` error)."""
+
+
+@dataclass
+class Part:
+    what: str  # "the held-out set"
+    settings: str  # the settings that size it: "data.eval_size=2000 x seq_len=20"
+    nbytes: float
+    on_device: bool = True  # False: host memory even when the run trains on a GPU
+
+
+def check_memory(cfg, device) -> None:
+    """Raise NotEnoughMemory when the run of `cfg` would not fit in what `device` has free."""
+    parts = estimate(cfg)
+    on_gpu = getattr(device, "type", str(device)) == "cuda"
+    places = [(device, [p for p in parts if p.on_device]), ("cpu", [p for p in parts if not p.on_device])]
+    if not on_gpu:
+        places = [("cpu", parts)]
+    for place, needed in places:
+        free, where = free_memory(place)
+        if free is not None and needed and sum(p.nbytes for p in needed) > free:
+            raise NotEnoughMemory(refusal(needed, free, where))
+
+
+def estimate(cfg) -> list[Part]:
+    """The big memory terms of a run of `cfg` (a palindrome or GAN run), largest first."""
+    parts = gan_parts(cfg) if cfg.task == "gan" else palindrome_parts(cfg)
+    return sorted(parts, key=lambda p: -p.nbytes)
+
+
+def palindrome_parts(cfg) -> list[Part]:
+    from sweeplab.data.palindrome import NUM_DIGITS
+
+    model = str(cfg.model.get("name", "lstm"))
+    T, H, B, N = cfg.seq_len, cfg.model.hidden_size, cfg.trainer.batch_size, cfg.data.eval_size
+    inputs = NUM_DIGITS if cfg.data.encoding == "one_hot" else 1
+    # Digits are drawn as int64 and one-hot encoded through int64 before the float copy: 8 bytes
+    # per digit plus 12 per input (measured: 3.2x the stored set while it is built, on the host).
+    per_sequence = (T - 1) * (8 + inputs * 12)
+    gates = GATES.get(model, 4)
+    n_params = gates * H * (inputs + H + 1) + NUM_DIGITS * (H + 1)
+    floats = ACTIVATION_FLOATS.get(model, max(ACTIVATION_FLOATS.values()))
+    return [
+        Part("the held-out set", f"data.eval_size={N} x seq_len={T}", N * per_sequence, on_device=False),
+        Part("the held-out set on the device", f"data.eval_size={N} x seq_len={T}", N * (T - 1) * inputs * FLOAT),
+        Part(
+            "the backprop activations",
+            f"trainer.batch_size={B} x seq_len={T} x model.hidden_size={H}",
+            B * (T - 1) * (H * floats * FLOAT + per_sequence / (T - 1)),
+        ),
+        Part("the parameters and optimizer state", f"model.hidden_size={H}", n_params * PARAMETER_COPIES * FLOAT),
+    ]
+
+
+def gan_parts(cfg) -> list[Part]:
+    w, z, B = cfg.gan.width, cfg.gan.latent_size, cfg.trainer.batch_size
+    n_params = 208 * w * w + 64 * w * z + 1000 * w  # both networks (sweeplab.models.dcgan)
+    generated = max(
+        cfg.trainer.samples,
+        cfg.quality.samples if cfg.quality.enabled else 0,
+        cfg.interpolation.candidates if cfg.interpolation.enabled else 0,
+    )
+    digits = DIGITS.get(str(cfg.data.name), max(DIGITS.values()))
+    return [
+        Part(
+            "the parameters and optimizer state",
+            f"gan.width={w}, gan.latent_size={z}",
+            n_params * PARAMETER_COPIES * FLOAT,
+        ),
+        Part(
+            "the backprop activations", f"trainer.batch_size={B} x gan.width={w}", B * w * GAN_ACTIVATION_FLOATS * FLOAT
+        ),
+        Part(
+            "the generated images",
+            f"{generated} images (trainer.samples, quality.samples, interpolation.candidates) x gan.width={w}",
+            generated * (IMAGE + z) * FLOAT + min(generated, 500) * w * GAN_FEATURE_FLOATS * FLOAT,
+        ),
+        Part("the digits", f"data={cfg.data.name}", digits * IMAGE * FLOAT),
+    ]
+
+
+def refusal(parts: list[Part], free: int, where: str) -> str:
+    total = sum(p.nbytes for p in parts)
+    biggest = [p for p in sorted(parts, key=lambda p: -p.nbytes) if p.nbytes >= total / 10][:2]
+    detail = ", then ".join(f"{p.what} ({p.settings}: {size(p.nbytes)})" for p in biggest)
+    return (
+        f"this run needs about {size(total)} of memory, most of it for {detail}; {where} has {size(free)} free: "
+        "lower those settings, or run where more memory is free"
+    )
+
+
+def size(nbytes: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
+        if nbytes < 1000 or unit == "PB":
+            break
+        nbytes /= 1000
+    return f"{nbytes:.3g} {unit}" if nbytes < 1000 else f"{nbytes:.2e} {unit}"
+
+
+def free_memory(device) -> tuple[int | None, str]:
+    """(bytes free, a name for the place) on `device`; None when it cannot be told (no /proc)."""
+    if getattr(device, "type", str(device)) == "cuda":
+        import torch
+
+        free, _total = torch.cuda.mem_get_info(device)
+        return free, str(device)
+    return host_free(), "this machine"
+
+
+def host_free() -> int | None:
+    """MemAvailable, lowered to what this process's cgroup still allows (a container, a SLURM job)."""
+    available = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                available = int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    known = [x for x in (available, cgroup_headroom()) if x is not None]
+    return min(known) if known else None
+
+
+def cgroup_headroom(root: Path = Path("/sys/fs/cgroup")) -> int | None:
+    """Bytes the cgroup (v2, then v1) still allows, or None without a limit."""
+    for limit_file, usage_file in (
+        ("memory.max", "memory.current"),
+        ("memory/memory.limit_in_bytes", "memory/memory.usage_in_bytes"),
+    ):
+        try:
+            limit = (root / limit_file).read_text().strip()
+            usage = int((root / usage_file).read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if limit.isdigit() and int(limit) < 2**60:  # v1 writes a huge number for "no limit"
+            return max(int(limit) - usage, 0)
+    return None
+
+
+# --- An allocation that fails during a run ----------------------------------------------------------
+
+_ALLOCATOR_MESSAGES = ("can't allocate memory", "cannot allocate memory", "out of memory")
+
+
+def as_out_of_memory(exc: BaseException) -> NotEnoughMemory | None:
+    """The one-line `failed` error for an allocation failure (MemoryError, torch.OutOfMemoryError, the
+    CPU allocator's RuntimeError), or None for any other exception."""
+    text = str(exc).strip()
+    is_oom = isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError"
+    if not is_oom and isinstance(exc, RuntimeError):
+        is_oom = any(m in text.lower() for m in _ALLOCATOR_MESSAGES)
+    if not is_oom:
+        return None
+    cause = (text.splitlines() or [type(exc).__name__])[0]
+    cause = cause.split("err == 0. ", 1)[-1]  # the CPU allocator's "[enforce fail at alloc_cpu.cpp:N] err == 0. "
+    if len(cause) > 200:
+        cause = cause[:200] + "..."
+    return NotEnoughMemory(
+        f"out of memory during the run ({cause or type(exc).__name__}); lower the batch, length or model "
+        "settings, or run where more memory is free (the traceback is in error.txt)"
+    )
