@@ -29,6 +29,7 @@ from sweeplab.job import Job
 from sweeplab.models.dcgan import build_dcgan
 from sweeplab.quality.classifier import check_cache_dir
 from sweeplab.quality.generation import evaluate_generator, save_grid
+from sweeplab.resources import check_memory
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +144,7 @@ def run(cfg: DictConfig, job: Job) -> dict:
     if cfg.quality.enabled:  # a cache dir that cannot be written fails now, not after the training
         check_cache_dir(cfg.quality.cache_dir)
     device = prepare(cfg.trainer)
+    check_memory(cfg, device)  # a run that cannot fit is refused before it allocates
     splits = load_digits(cfg.data)
     if cfg.trainer.batch_size > len(splits.train):
         raise ConfigError(

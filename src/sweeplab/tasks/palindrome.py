@@ -22,6 +22,7 @@ from sweeplab.device import describe, prepare
 from sweeplab.errors import ConfigError
 from sweeplab.curves import Panel
 from sweeplab.job import Job
+from sweeplab.resources import check_memory
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,7 @@ def evaluate(model, inputs, targets) -> tuple[float, float]:
 def run(cfg: DictConfig, job: Job) -> dict:
     validate_palindrome(cfg)
     device = prepare(cfg.trainer)
+    check_memory(cfg, device)  # a run that cannot fit is refused before it allocates
     task = Palindrome(cfg, device)
     settings = {
         "model": cfg.model.name,
