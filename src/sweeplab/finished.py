@@ -5,8 +5,10 @@ A finished run (`completed`, `diverged`) of the same config is kept as it is; an
 (`running`: killed or preempted; `failed`; no summary) is run again and continues from its checkpoint.
 """
 
+import contextlib
 import copy
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,22 +57,31 @@ def job_state(run_dir: Path, config: Any) -> tuple[str, str]:
     return status, ("skip" if status in FINISHED else "run")
 
 
+@contextlib.contextmanager
+def hydra_config_as(cfg: Any) -> Iterator[None]:
+    """Make `cfg` Hydra's current config while the block runs (for `${hydra:...}` interpolations in
+    a config that is not the running job's), then put the running one back."""
+    from hydra.core.hydra_config import HydraConfig
+
+    original = HydraConfig.instance().cfg
+    HydraConfig.instance().set_config(cfg)
+    try:
+        yield
+    finally:
+        HydraConfig.instance().cfg = original
+
+
 def resolved_task_config(cfg: Any, output_dir: Path) -> Any:
     """A job's config (`cfg` without its `hydra` node), resolved as the job will see it in
     `output_dir`, as summary.json records it: ${hydra:...} interpolations read `cfg`'s Hydra node,
     with `hydra.runtime.output_dir` set the way Hydra's run_job sets it."""
-    from hydra.core.hydra_config import HydraConfig
     from omegaconf import OmegaConf, open_dict, read_write
 
     cfg = copy.deepcopy(cfg)
     with read_write(cfg.hydra), open_dict(cfg.hydra):  # Hydra marks its own node read-only
         cfg.hydra.runtime.output_dir = os.path.abspath(output_dir)
-    original = HydraConfig.instance().cfg
-    HydraConfig.instance().set_config(cfg)
-    try:
+    with hydra_config_as(cfg):
         task = copy.deepcopy(cfg)
         with read_write(task), open_dict(task):
             del task["hydra"]
         return as_recorded(OmegaConf.to_container(task, resolve=True))
-    finally:
-        HydraConfig.instance().cfg = original
