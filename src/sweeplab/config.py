@@ -8,10 +8,12 @@ optimizer's with their classes' signatures.
 """
 
 import difflib
+import functools
 import math
 from collections.abc import Callable
 from pathlib import Path
 
+import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from sweeplab.contract import flatten
@@ -70,6 +72,7 @@ def seed(key: str) -> tuple[str, Callable, str]:
 
 def validate_common(cfg: DictConfig, tasks) -> None:
     require(cfg, *one_of("task", tasks))
+    check_data_option(cfg)
     check_keys(cfg)
     check_finite(cfg)
     require(cfg, *seed("seed"))
@@ -79,6 +82,17 @@ def validate_common(cfg: DictConfig, tasks) -> None:
         lambda v: isinstance(v, str) and (v in ("auto", "cpu", "cuda") or v.startswith("cuda:")),
         DEVICES,
     )
+
+
+def check_data_option(cfg: DictConfig) -> None:
+    """The data option belongs to the task (before its keys are compared: the option decides them)."""
+    data = cfg.get("data")
+    if not isinstance(data, DictConfig):
+        return
+    if cfg.task == "palindrome" and "name" in data:  # an MNIST data option (data=mnist, data=mnist5k)
+        raise ConfigError(f"data={data.name} is for task=gan; the palindrome task takes data=palindrome")
+    if cfg.task == "gan" and "encoding" in data:
+        raise ConfigError("data=palindrome is for task=palindrome; the GAN takes data=mnist5k (offline) or data=mnist")
 
 
 def validate_palindrome(cfg: DictConfig) -> None:
@@ -119,6 +133,13 @@ def validate_optim(cfg: DictConfig) -> None:
             "optim.weight_decay",
             lambda v: _is_number(v) and 0 <= v <= OPTIM_MAX,
             f"a number from 0 to {OPTIM_MAX:g}",
+        )
+    if "betas" in cfg.optim:
+        require(
+            cfg,
+            "optim.betas",
+            lambda v: isinstance(v, ListConfig) and len(v) == 2 and all(_is_number(b) and 0 <= b < 1 for b in v),
+            "two numbers from 0 to below 1, such as [0.9, 0.999]",
         )
     if "momentum" in cfg.optim:
         require(cfg, "optim.momentum", lambda v: _is_number(v) and 0 <= v <= 1, "a number from 0 to 1")
@@ -222,6 +243,8 @@ def unknown_key(key: str, siblings, task: str | None = None) -> str:
     """The one line for a key nothing reads: its group's keys, and the closest one."""
     group, _, leaf = key.rpartition(".")
     known = [str(k) for k in siblings if not str(k).startswith("_") and str(k) != "hydra"]
+    if not group:  # the top level's order is the composition's: sorted reads the same every time
+        known = sorted(known)
     close = difflib.get_close_matches(leaf, known, n=1)
     hint = f" (did you mean {group + '.' if group else ''}{close[0]}?)" if close else ""
     where = f" of task={task}" if task else ""
@@ -239,8 +262,11 @@ def _compare(values: dict, expected: dict, prefix: str, task: str) -> None:
             _compare(value, expected[key], f"{prefix}{key}.", task)
 
 
+@functools.cache
 def _load(path: Path) -> dict:
-    return OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+    """A conf/ file as plain data (its keys are all we need: libyaml's loader when present, once per process)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(path.read_text(), Loader=loader) or {}
 
 
 def _selected_groups(node: dict) -> list[tuple[str, str]]:
