@@ -27,6 +27,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
 import sweeplab
+from sweeplab.artifacts import os_error_in
 from sweeplab.config import unknown_key
 from sweeplab.errors import ConfigError, UsageError
 from sweeplab.job import Interrupted
@@ -129,8 +130,9 @@ def user_error(exc: BaseException) -> UsageError | None:
         return ConfigError(" ".join(lines))
     if isinstance(exc, OmegaConfBaseException):  # e.g. hydra.run.dir=${nope}
         return ConfigError(f"the config does not resolve: {_first_line(str(exc))}")
-    if isinstance(exc, OSError) and exc.errno in _OS_ERRORS:
-        return UsageError(_os_error(exc))
+    os_error = os_error_in(exc)  # also behind another error: logging's "Unable to configure handler"
+    if os_error is not None and os_error.errno in _OS_ERRORS:
+        return UsageError(_os_error(os_error))
     if isinstance(exc, ValueError) and "n_jobs == 0" in str(exc):  # joblib's
         return ConfigError(
             "hydra.launcher.n_jobs=0 is not allowed; it must be a positive number of parallel jobs (or -1: one per core)"

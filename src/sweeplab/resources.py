@@ -6,10 +6,12 @@ MemAvailable (and its cgroup's limit) for the CPU, `torch.cuda.mem_get_info` for
 `seq_len=100000`, `trainer.batch_size=10**9` or `model.hidden_size=10**6` grow for minutes until the
 kernel kills the run (or a neighbouring job), or end in an allocator traceback.
 
-The estimates are of the big terms only, measured on this code (bench: peak RSS of one training
-step, tests/test_reliability.py checks them against a real run), so "about" means within a factor of
-~1.5. An allocation that fails anyway during a run (another process took the memory) is turned into
-a one-line `failed` by the runner (`as_out_of_memory`).
+The estimate adds up the big terms (the held-out set, the backprop activations, the evaluation, the
+parameters and optimizer state; for the GAN its digits and generated images), each from factors
+measured on this code, and takes the largest of the phases that never overlap (building the
+held-out set, a training step, an evaluation). On the CPU it is within 10% of a run's measured peak
+(tests/test_reliability.py). An allocation that fails anyway during a run (another process took the
+memory, a `ulimit -v`) is turned into a one-line `failed` by the runner (`as_out_of_memory`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ FLOAT = 4  # bytes of a float32
 #: floats autograd keeps per sample, time step and hidden unit for the backward pass, measured
 #: (peak RSS of one forward+backward on the CPU, batch 64, T 2000, H 128) and rounded up
 ACTIVATION_FLOATS = {"rnn": 5, "gru": 18, "lstm": 11, "lstm_cudnn": 17, "lstm_triton": 11}
+#: floats the held-out evaluation (no gradients) keeps per sample, time step and hidden unit: the
+#: input projection of every step at once (rnn, gru, torch.nn.LSTM), measured likewise
+EVAL_FLOATS = {"rnn": 1.25, "gru": 3.6, "lstm": 0.1, "lstm_cudnn": 2, "lstm_triton": 2}
 GATES = {"rnn": 1, "gru": 3}  # weight blocks of a recurrent cell (LSTMs: 4)
 #: floats a DCGAN step keeps per sample and unit of gan.width (D on real and fake, G, D again), measured
 GAN_ACTIVATION_FLOATS = 3000
@@ -42,47 +47,63 @@ class Part:
     what: str  # "the held-out set"
     settings: str  # the settings that size it: "data.eval_size=2000 x seq_len=20"
     nbytes: float
-    on_device: bool = True  # False: host memory even when the run trains on a GPU
+    phase: str | None = None  # None: held for the whole run; parts of two phases are never held together
+    on_gpu: bool = True  # on the GPU when the run trains on one (False: host memory all the same)
 
 
 def check_memory(cfg, device) -> None:
     """Raise NotEnoughMemory when the run of `cfg` would not fit in what `device` has free."""
-    parts = estimate(cfg)
     on_gpu = getattr(device, "type", str(device)) == "cuda"
-    places = [(device, [p for p in parts if p.on_device]), ("cpu", [p for p in parts if not p.on_device])]
-    if not on_gpu:
-        places = [("cpu", parts)]
-    for place, needed in places:
+    parts = estimate(cfg, on_gpu)
+    places = [(device, [p for p in parts if p.on_gpu]), ("cpu", [p for p in parts if not p.on_gpu])]
+    for place, needed in places if on_gpu else [("cpu", parts)]:
         free, where = free_memory(place)
-        if free is not None and needed and sum(p.nbytes for p in needed) > free:
-            raise NotEnoughMemory(refusal(needed, free, where))
+        total, counted = peak(needed)
+        if free is not None and total > free:
+            raise NotEnoughMemory(refusal(counted, total, free, where))
 
 
-def estimate(cfg) -> list[Part]:
-    """The big memory terms of a run of `cfg` (a palindrome or GAN run), largest first."""
-    parts = gan_parts(cfg) if cfg.task == "gan" else palindrome_parts(cfg)
-    return sorted(parts, key=lambda p: -p.nbytes)
+def estimate(cfg, on_gpu: bool = False) -> list[Part]:
+    """The big memory terms of a run of `cfg` (a palindrome or GAN run) on the CPU or a GPU."""
+    return gan_parts(cfg) if cfg.task == "gan" else palindrome_parts(cfg, on_gpu)
 
 
-def palindrome_parts(cfg) -> list[Part]:
+def peak(parts: list[Part]) -> tuple[float, list[Part]]:
+    """The most memory held at once (the whole-run parts plus the largest phase), and those parts."""
+    phases: dict[str, list[Part]] = {}
+    for part in parts:
+        if part.phase is not None:
+            phases.setdefault(part.phase, []).append(part)
+    largest = max(phases.values(), key=lambda ps: sum(p.nbytes for p in ps), default=[])
+    counted = [p for p in parts if p.phase is None] + largest
+    return sum(p.nbytes for p in counted), counted
+
+
+def palindrome_parts(cfg, on_gpu: bool = False) -> list[Part]:
     from sweeplab.data.palindrome import NUM_DIGITS
 
     model = str(cfg.model.get("name", "lstm"))
     T, H, B, N = cfg.seq_len, cfg.model.hidden_size, cfg.trainer.batch_size, cfg.data.eval_size
     inputs = NUM_DIGITS if cfg.data.encoding == "one_hot" else 1
-    # Digits are drawn as int64 and one-hot encoded through int64 before the float copy: 8 bytes
-    # per digit plus 12 per input (measured: 3.2x the stored set while it is built, on the host).
-    per_sequence = (T - 1) * (8 + inputs * 12)
-    gates = GATES.get(model, 4)
-    n_params = gates * H * (inputs + H + 1) + NUM_DIGITS * (H + 1)
+    # Digits are drawn as int64 and one-hot encoded through int64 before the float copy: 8 bytes per
+    # digit and 8 per input besides the stored 4 (measured: 3.2x the stored set while it is built).
+    stored, temporary = (T - 1) * inputs * FLOAT, (T - 1) * (8 + inputs * 8)
+    n_params = GATES.get(model, 4) * H * (inputs + H + 1) + NUM_DIGITS * (H + 1)
     floats = ACTIVATION_FLOATS.get(model, max(ACTIVATION_FLOATS.values()))
+    eval_floats = EVAL_FLOATS.get(model, max(EVAL_FLOATS.values()))
+    held_out = f"data.eval_size={N} x seq_len={T}"
     return [
-        Part("the held-out set", f"data.eval_size={N} x seq_len={T}", N * per_sequence, on_device=False),
-        Part("the held-out set on the device", f"data.eval_size={N} x seq_len={T}", N * (T - 1) * inputs * FLOAT),
+        Part("the held-out set", held_out, N * stored),
+        # built on the host; on a GPU run the host holds the whole set while it is built, then copies it
+        Part("building the held-out set", held_out, N * (temporary + on_gpu * stored), phase="build", on_gpu=False),
         Part(
             "the backprop activations",
             f"trainer.batch_size={B} x seq_len={T} x model.hidden_size={H}",
-            B * (T - 1) * (H * floats * FLOAT + per_sequence / (T - 1)),
+            B * ((T - 1) * H * floats * FLOAT + stored + temporary),
+            phase="train",
+        ),
+        Part(
+            "the evaluation", f"{held_out} x model.hidden_size={H}", N * (T - 1) * H * eval_floats * FLOAT, "evaluate"
         ),
         Part("the parameters and optimizer state", f"model.hidden_size={H}", n_params * PARAMETER_COPIES * FLOAT),
     ]
@@ -103,21 +124,24 @@ def gan_parts(cfg) -> list[Part]:
             f"gan.width={w}, gan.latent_size={z}",
             n_params * PARAMETER_COPIES * FLOAT,
         ),
+        Part("the digits", f"data={cfg.data.name}", digits * IMAGE * FLOAT),
         Part(
-            "the backprop activations", f"trainer.batch_size={B} x gan.width={w}", B * w * GAN_ACTIVATION_FLOATS * FLOAT
+            "the backprop activations",
+            f"trainer.batch_size={B} x gan.width={w}",
+            B * w * GAN_ACTIVATION_FLOATS * FLOAT,
+            phase="train",
         ),
         Part(
             "the generated images",
             f"{generated} images (trainer.samples, quality.samples, interpolation.candidates) x gan.width={w}",
             generated * (IMAGE + z) * FLOAT + min(generated, 500) * w * GAN_FEATURE_FLOATS * FLOAT,
+            phase="generate",
         ),
-        Part("the digits", f"data={cfg.data.name}", digits * IMAGE * FLOAT),
     ]
 
 
-def refusal(parts: list[Part], free: int, where: str) -> str:
-    total = sum(p.nbytes for p in parts)
-    biggest = [p for p in sorted(parts, key=lambda p: -p.nbytes) if p.nbytes >= total / 10][:2]
+def refusal(counted: list[Part], total: float, free: int, where: str) -> str:
+    biggest = [p for p in sorted(counted, key=lambda p: -p.nbytes) if p.nbytes >= total / 10][:2]
     detail = ", then ".join(f"{p.what} ({p.settings}: {size(p.nbytes)})" for p in biggest)
     return (
         f"this run needs about {size(total)} of memory, most of it for {detail}; {where} has {size(free)} free: "
