@@ -114,21 +114,24 @@ CASES = [
     # --- Hydra's composition: options, keys, override syntax -------------------------------------
     Case(
         ["model=nope"],
-        literal("model=nope is not an option; the options of model are gru, lstm, lstm_cudnn, lstm_triton, rnn"),
+        literal("Could not find 'model/nope': the options of model are gru, lstm, lstm_cudnn, lstm_triton, rnn"),
         cli=True,
     ),
-    Case(["optim=nope"], literal("optim=nope is not an option; the options of optim are adam, rmsprop, sgd")),
+    Case(["optim=nope"], literal("Could not find 'optim/nope': the options of optim are adam, rmsprop, sgd")),
     Case(
         ["task=nope"],
-        literal("task=nope is not an option; the options of task are gan, interpolate, palindrome"),
+        literal("Could not find 'task/nope': the options of task are gan, interpolate, palindrome"),
         base=NONE,
     ),
-    Case(["data=nope"], literal("data=nope is not an option; the options of data are mnist, mnist5k, palindrome")),
+    Case(["data=nope"], literal("Could not find 'data/nope': the options of data are mnist, mnist5k, palindrome")),
     Case(
         ["experiment=nope"],
-        literal("experiment=nope is not an option; the options of experiment are memory_length, quick, rnn_vs_lstm"),
+        literal("Could not find 'experiment/nope': the options of experiment are memory_length, quick, rnn_vs_lstm"),
     ),
-    Case(["hydra/launcher=nope"], r"hydra/launcher=nope is not an option; the options of hydra/launcher are .*joblib"),
+    Case(
+        ["hydra/launcher=nope"],
+        literal("Could not find 'hydra/launcher/nope': the options of hydra/launcher are ") + ".*joblib",
+    ),
     Case(["trainer.stepz=10"], unknown("trainer.stepz", "trainer", task=None) + " " + literal(TRAINER_KEYS), cli=True),
     Case(["stepz=10"], unknown("stepz", None, task=None)),
     Case(
@@ -150,7 +153,14 @@ CASES = [
             "trainer.step is not a setting of task=palindrome, so nothing would read it (did you mean trainer.steps?)"
         ),
     ),
-    Case(["+foo=bar"], unknown("foo", None) + " data, model, optim, paths, seed, seq_len, task, trainer$", cli=True),
+    Case(
+        ["+foo=bar"],
+        unknown("foo", None)
+        + " data, model, optim, paths, seed, seq_len, task, trainer "
+        + literal("(and +tag=... to label runs)")
+        + "$",
+        cli=True,
+    ),
     Case(["+data.root=/tmp"], unknown("data.root", "data") + " encoding, eval_size, eval_seed$"),
     Case(["+paths.extra=1"], unknown("paths.extra", "paths") + " cache, data$"),
     Case(
@@ -186,7 +196,7 @@ CASES = [
     Case(
         ["+seq_len=5", "ckpt=<dir>"],
         unknown("seq_len", None, task="interpolate")
-        + " ckpt, data, interpolation, paths, quality, seed, task, trainer$",
+        + " ckpt, data, interpolation, paths, quality, seed, task, trainer ",
         base=INTERPOLATE,
     ),
     # --- Values: the palindrome task ---------------------------------------------------------------
@@ -485,6 +495,13 @@ def check_output(case: Case, places: dict, status: int, out: str, err: str) -> N
 def test_the_table_covers_at_least_80_inputs():
     assert len(CASES) >= 80
     assert len({(tuple(c.base), tuple(c.args)) for c in CASES}) == len(CASES), "a case is in the table twice"
+
+
+def test_a_label_is_the_one_top_level_key_that_nothing_reads_and_is_accepted():
+    from sweeplab.config import validate_common
+    from sweeplab.tasks import TASKS
+
+    validate_common(compose_config(["+tag=repeat-a"]), list(TASKS))  # sweeplab -m +tag=a,b: repeats of a config
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

@@ -113,7 +113,7 @@ def user_error(exc: BaseException) -> UsageError | None:
     cause = exc.__cause__
     if isinstance(exc, MissingConfigException) and exc.missing_cfg_file and exc.options:
         group, _, option = exc.missing_cfg_file.rpartition("/")
-        return ConfigError(f"{group}={option} is not an option; the options of {group} are {', '.join(exc.options)}")
+        return ConfigError(f"Could not find '{group}/{option}': the options of {group} are {', '.join(exc.options)}")
     if isinstance(exc, OverrideParseException):
         return ConfigError(
             f"{exc.override!r} is not a valid override ({_first_line(exc.message)}); write KEY=VALUE, "

@@ -21,6 +21,9 @@ from sweeplab.errors import ConfigError
 from sweeplab.paths import config_dir
 
 DEVICES = "auto, cpu, cuda or cuda:N"
+#: top-level keys that only label runs (`sweeplab -m +tag=a,b ...`: repeats of one config); training
+#: never reads them, the report shows them like any swept setting
+LABELS = ("tag",)
 #: groups whose keys sweeplab.build checks against the class it builds (`_target_`'s signature)
 BUILT_GROUPS = ("model", "optim")
 #: beyond this an optimizer's step overflows float32 at once; nothing sensible lies near it
@@ -230,6 +233,7 @@ def expected_keys(task: str, cfg: DictConfig) -> dict:
                 option = str(name_in_cfg)
             tree[group] = BUILT if group in BUILT_GROUPS else _merge(tree.get(group), _option_keys(group, option))
         tree = _merge(tree, _key_tree({k: v for k, v in node.items() if k not in ("defaults", "hydra")}))
+    tree.update(dict.fromkeys(LABELS))
     for group in BUILT_GROUPS:
         if group in tree:
             tree[group] = BUILT
@@ -242,14 +246,15 @@ BUILT = "built"  # a group whose keys are its class's arguments (sweeplab.build.
 def unknown_key(key: str, siblings, task: str | None = None) -> str:
     """The one line for a key nothing reads: its group's keys, and the closest one."""
     group, _, leaf = key.rpartition(".")
-    known = [str(k) for k in siblings if not str(k).startswith("_") and str(k) != "hydra"]
+    known = [str(k) for k in siblings if not str(k).startswith("_") and str(k) not in ("hydra", *LABELS)]
     if not group:  # the top level's order is the composition's: sorted reads the same every time
         known = sorted(known)
     close = difflib.get_close_matches(leaf, known, n=1)
     hint = f" (did you mean {group + '.' if group else ''}{close[0]}?)" if close else ""
     where = f" of task={task}" if task else ""
     keys = f"the settings under {group} are" if group else "the top-level settings are"
-    return f"{key} is not a setting{where}, so nothing would read it{hint}; {keys} {', '.join(known)}"
+    labels = f" (and {', '.join(f'+{k}=...' for k in LABELS)} to label runs)" if not group else ""
+    return f"{key} is not a setting{where}, so nothing would read it{hint}; {keys} {', '.join(known)}{labels}"
 
 
 def _compare(values: dict, expected: dict, prefix: str, task: str) -> None:
