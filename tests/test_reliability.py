@@ -281,6 +281,20 @@ def test_a_finished_runs_truncated_metrics_are_rebuilt_from_its_checkpoint(finis
     assert damaged_files(run_dir, summary_of(run_dir)) == {}
 
 
+def test_a_sweeper_can_repair_a_skipped_job_and_leaves_a_busy_one_alone(finished_run, caplog):
+    from sweeplab.lock import hold
+    from sweeplab.runner import repair_skipped
+
+    _, run_dir = finished_run
+    metrics = run_dir / "metrics.csv"
+    whole = metrics.read_bytes()
+    metrics.write_bytes(whole[:-3])
+    with hold(run_dir):  # a process that writes there
+        assert repair_skipped(run_dir) == {}
+    assert "is in use by" in caplog.text and metrics.read_bytes() == whole[:-3]
+    assert repair_skipped(run_dir) == {} and metrics.read_bytes() == whole
+
+
 def test_a_finished_runs_truncated_checkpoint_is_named_and_its_results_kept(finished_run, caplog):
     cfg, run_dir = finished_run
     checkpoint = run_dir / "checkpoint.pt"

@@ -200,3 +200,14 @@ def repair_finished(run_dir: Path, claim=lambda: None) -> dict[str, str]:
             "interpolated: rerun the config in a new dir for a new checkpoint",
         )
     return damaged
+
+
+def repair_skipped(run_dir: Path) -> dict[str, str]:
+    """`repair_finished` for a finished job that a sweeper skips: under the job dir's lock, left as it
+    is (and named in the log) while another process holds it. Returns what is still damaged."""
+    try:
+        with hold(run_dir, "run dir", claim=False) as claim:
+            return repair_finished(run_dir, claim)
+    except UsageError as busy:
+        log.warning("%s; its files were not checked", busy)
+        return {}
