@@ -37,6 +37,8 @@ def build(group: str, node: DictConfig, *args: Any, **kwargs: Any) -> Any:
         if isinstance(exc.__cause__, ValueError):  # the constructor's own one-line rule
             raise ConfigError(str(exc.__cause__)) from None
         raise
+    except ValueError as exc:  # raised by a partial's constructor (torch.optim: "Invalid beta ...")
+        raise ConfigError(f"{group}={node.get('name', node._target_)}: {exc}") from None
 
 
 def check_settings(group: str, name: str, target: Any, settings: dict, skip: int = 0) -> None:

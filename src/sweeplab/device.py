@@ -23,15 +23,20 @@ def resolve_device(name: str) -> torch.device:
     raise ConfigError(f"trainer.device={name} is not a device; use auto, cpu, cuda or cuda:N")
 
 
-def prepare(trainer) -> torch.device:
+def prepare(cfg) -> torch.device:
     """A training run's device from `trainer.device`, made the current one (for `cuda:N`: streams and
-    CUDA graphs land on it), with `trainer.num_threads` CPU threads; None keeps torch's default
-    (every core; in a joblib worker cores / n_jobs, because joblib sets OMP_NUM_THREADS)."""
+    CUDA graphs land on it), with `trainer.num_threads` CPU threads (None keeps torch's default: every
+    core; in a joblib worker cores / n_jobs, because joblib sets OMP_NUM_THREADS). A run that cannot
+    fit in the device's free memory is refused here, before it allocates (sweeplab.resources)."""
+    from sweeplab.resources import check_memory
+
+    trainer = cfg.trainer
     device = resolve_device(trainer.device)
     if device.type == "cuda":
         torch.cuda.set_device(device)
     if trainer.num_threads:
         torch.set_num_threads(trainer.num_threads)
+    check_memory(cfg, device)
     return device
 
 

@@ -15,7 +15,7 @@ def test_rerun_skips_finished_reruns_failed_and_refuses_another_sweep(tmp_path, 
         f"hydra.sweep.dir={sweep}",
         "model=rnn,lstm",
         "seed=0,1",
-        "+out_dir=${hydra:runtime.output_dir}",
+        "+tag=${hydra:runtime.output_dir}",
     ]
 
     first = cli(["-m", *args, *fault(1, "raise")], cwd=tmp_path, env_extra=ENV)

@@ -21,15 +21,14 @@ from sweeplab import loop
 from sweeplab.build import build
 from sweeplab.config import validate_gan
 from sweeplab.contract import GAN_METRICS, samples_file
+from sweeplab.curves import Panel
 from sweeplab.data.mnist import load_digits, to_unit_range
 from sweeplab.device import describe, prepare
 from sweeplab.errors import ConfigError
-from sweeplab.curves import Panel
 from sweeplab.job import Job
 from sweeplab.models.dcgan import build_dcgan
 from sweeplab.quality.classifier import check_cache_dir
 from sweeplab.quality.generation import evaluate_generator, save_grid
-from sweeplab.resources import check_memory
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +142,7 @@ def run(cfg: DictConfig, job: Job) -> dict:
     validate_gan(cfg)
     if cfg.quality.enabled:  # a cache dir that cannot be written fails now, not after the training
         check_cache_dir(cfg.quality.cache_dir)
-    device = prepare(cfg.trainer)
-    check_memory(cfg, device)  # a run that cannot fit is refused before it allocates
+    device = prepare(cfg)  # also refuses a run that cannot fit, before it allocates
     splits = load_digits(cfg.data)
     if cfg.trainer.batch_size > len(splits.train):
         raise ConfigError(
@@ -168,7 +166,7 @@ def run(cfg: DictConfig, job: Job) -> dict:
         "n_params_d": sum(p.numel() for p in task.discriminator.parameters()),
     }
     log.info(
-        "DCGAN on %s (%d digits) on %s: G %d, D %d parameters, %d epochs of %d steps",
+        "DCGAN on %s (%d digits) on %s: G %d, D %d parameters, %d epoch(s) of %d steps",
         cfg.data.name, len(splits.train), describe(device), settings["n_params_g"], settings["n_params_d"],
         cfg.trainer.epochs, task.steps_per_epoch,
     )  # fmt: skip

@@ -17,12 +17,11 @@ from sweeplab import loop
 from sweeplab.build import build
 from sweeplab.config import validate_palindrome
 from sweeplab.contract import PALINDROME_METRICS, SOLVED_THRESHOLD
+from sweeplab.curves import Panel
 from sweeplab.data.palindrome import NUM_DIGITS, PalindromeData
 from sweeplab.device import describe, prepare
 from sweeplab.errors import ConfigError
-from sweeplab.curves import Panel
 from sweeplab.job import Job
-from sweeplab.resources import check_memory
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +113,7 @@ def evaluate(model, inputs, targets) -> tuple[float, float]:
 
 def run(cfg: DictConfig, job: Job) -> dict:
     validate_palindrome(cfg)
-    device = prepare(cfg.trainer)
-    check_memory(cfg, device)  # a run that cannot fit is refused before it allocates
+    device = prepare(cfg)  # also refuses a run that cannot fit, before it allocates
     task = Palindrome(cfg, device)
     settings = {
         "model": cfg.model.name,
