@@ -127,7 +127,9 @@ def build_generator(checkpoint: dict, saved: dict, path: Path):
         generator_net.load_state_dict(state)
     except (RuntimeError, TypeError, KeyError, AttributeError) as exc:  # wrong shapes, names or types
         reason = str(exc).splitlines()[0][:160]
-        raise UsageError(f"ckpt={path}: its generator weights do not fit the DCGAN generator ({reason}); {NOT_OURS}") from None
+        raise UsageError(
+            f"ckpt={path}: its generator weights do not fit the DCGAN generator ({reason}); {NOT_OURS}"
+        ) from None
     return generator_net
 
 
