@@ -160,10 +160,6 @@ def test_the_resumable_sweeper_ends_on_the_sweep_dir_and_the_report_command(tmp_
     assert last_line(done.stdout) == f"sweep dir {sweep}; report: multirun-analysis {sweep}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="conf/config.yaml's own `override hydra/sweeper: sweeplab` wins over the preset's override",
-)
 def test_the_preset_selects_the_memory_length_sweeper(tmp_path, cli):
     sweep = tmp_path / "sweep"
     dry = cli(
