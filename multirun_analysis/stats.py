@@ -163,6 +163,14 @@ def _fit(lengths: np.ndarray, outcome: np.ndarray, n_boot: int, rng, t_range) ->
     # a resample whose curve rises with T has no T50 to contribute: dropped
     replicates = replicates[~np.isnan(replicates)]
     low, high = _percentile(replicates, 0.025), _percentile(replicates, 0.975)
+    longest_solved, shortest_failed = lengths[outcome].max(), lengths[~outcome].min()
+    if longest_solved < shortest_failed:
+        # Complete separation: the data say only that T50 lies between these two lengths, and every
+        # resample is the same data. The ridge-damped slope can put -b0/b1 outside that gap when
+        # the tested lengths are spread unevenly (5..17 solved, 20..100 failed gave 20.7): keep it in.
+        point = float(np.clip(point, longest_solved, shortest_failed))
+        replicates = np.clip(replicates, longest_solved, shortest_failed)
+        low, high = float(longest_solved), float(shortest_failed)
     # Resampling runs cannot change a length where all (or no) runs solved, so a clean boundary
     # between two tested lengths would get a zero-width interval; T50 is only known to lie between
     # them, so the interval reaches the adjacent tested length on each such side.

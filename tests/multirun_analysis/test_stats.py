@@ -106,3 +106,11 @@ def test_bootstrap_is_reproducible_and_fast():
 def test_mismatched_lengths_refused():
     with pytest.raises(ValueError, match="differ in length"):
         fit_t50([10, 20], [True])
+
+
+def test_a_clean_separation_keeps_t50_in_the_gap_the_data_leave():
+    """Solved up to 17, failed from 20 on, with far-off lengths tested (as an adaptive search does):
+    the ridge-damped slope alone put T50 at 20.7; the data only allow (17, 20)."""
+    estimate = fit_t50([5, 10, 15, 17, 20, 40, 80, 100], [1, 1, 1, 1, 0, 0, 0, 0])
+    assert 17 <= estimate.t50 <= 20
+    assert (estimate.ci_low, estimate.ci_high) == (17, 20)
