@@ -47,7 +47,12 @@ class AnalysisCallback(Callback):
                 make_plots=self.make_plots,
                 completed_only=self.completed_only,
             )
-            log.info("sweep report written to %s", analysis.report_html)
+            log.info(
+                "sweep dir %s; report: %s (multirun-analysis %s rewrites it)",
+                sweep_dir,
+                analysis.report_html,
+                sweep_dir,
+            )
         except UsageError as exc:  # e.g. a read-only sweep dir: one line, no traceback
             log.warning("sweep analysis skipped: %s", exc)
         except Exception:

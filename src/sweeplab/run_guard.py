@@ -16,25 +16,21 @@ would print a callback's exception as a warning.
 from pathlib import Path
 from typing import Any
 
-from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, read_write
 from omegaconf.errors import OmegaConfBaseException
 
-from sweeplab.finished import job_state, resolved_task_config
+from sweeplab.finished import hydra_config_as, job_state, resolved_task_config
 
 
 class RunDirGuard(Callback):
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        original = HydraConfig.instance().cfg
-        HydraConfig.instance().set_config(config)  # for ${hydra:...} in the run dir
         try:
-            run_dir = Path(str(config.hydra.run.dir))
+            with hydra_config_as(config):  # for ${hydra:...} in the run dir
+                run_dir = Path(str(config.hydra.run.dir))
             _, action = job_state(run_dir, resolved_task_config(config, run_dir))
         except (OmegaConfBaseException, OSError):  # the runner (or Hydra) refuses it in one line
             action = "refuse"
-        finally:
-            HydraConfig.instance().cfg = original
         # refuse: the runner refuses the dir; skip: it keeps the finished run as it is (possibly
         # recorded under other execution settings, which its .hydra/ must keep showing).
         if action in ("refuse", "skip"):

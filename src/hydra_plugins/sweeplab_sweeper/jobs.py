@@ -10,11 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import DictConfig, open_dict
 
-from sweeplab.finished import resolved_task_config
+from sweeplab.finished import hydra_config_as, resolved_task_config
 
 
 def locate(config_loader: Any, sweep_config: DictConfig, overrides: Sequence[str], num: int) -> tuple[Path, Any]:
@@ -24,13 +23,9 @@ def locate(config_loader: Any, sweep_config: DictConfig, overrides: Sequence[str
     with open_dict(cfg):
         cfg.hydra.job.num = num
         cfg.hydra.job.id = num
-    original = HydraConfig.instance().cfg
-    HydraConfig.instance().set_config(cfg)
-    try:
+    with hydra_config_as(cfg):  # ${hydra:...} in the subdir
         job_dir = Path(str(cfg.hydra.sweep.dir)) / str(cfg.hydra.sweep.subdir)
-        return job_dir, resolved_task_config(cfg, job_dir)
-    finally:
-        HydraConfig.instance().cfg = original
+    return job_dir, resolved_task_config(cfg, job_dir)
 
 
 def consecutive_runs(numbers: Sequence[int], max_len: int | None) -> list[list[int]]:

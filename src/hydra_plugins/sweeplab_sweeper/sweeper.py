@@ -40,6 +40,7 @@ from sweeplab.contract import SWEEP_CONFIG
 from sweeplab.errors import UsageError
 from sweeplab.finished import job_state
 from sweeplab.lock import hold
+from sweeplab.runner import repair_skipped
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,7 @@ class SweeplabSweeper(BasicSweeper):
         for job in planned:
             if job.action == "skip":
                 log.info(f"\t#{job.num} : already {job.state} in {job.job_dir}: skipped")
+                repair_skipped(job.job_dir)  # a cut metrics.csv is rebuilt from its final checkpoint
         if not to_run:
             log.info(f"All {len(planned)} jobs of {sweep_dir} are finished: nothing to launch")
             return []
