@@ -13,16 +13,10 @@ import yaml
 from hydra_plugins.sweeplab_memory_sweeper.search import ladder
 from sweeplab.contract import SEARCH_FILE
 from sweeplab.lock import hold
+from tests.conftest import TINY as SHARED_TINY
 
-TINY = [
-    "trainer.steps=20",
-    "trainer.eval_every=10",
-    "trainer.checkpoint_every=10",
-    "trainer.batch_size=16",
-    "data.eval_size=64",
-    "model.hidden_size=16",
-    "trainer.device=cpu",
-]
+# the shared tiny settings, with the preset's early stopping left as it is
+TINY = [o for o in SHARED_TINY if not o.startswith("trainer.early_stop")]
 SEARCH = [
     "hydra/sweeper=memory_length",
     "hydra.sweeper.t_min=3",

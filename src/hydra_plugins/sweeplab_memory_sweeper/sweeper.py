@@ -31,9 +31,15 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
 from hydra_plugins.sweeplab_memory_sweeper import record, search
-from hydra_plugins.sweeplab_sweeper.jobs import closing_line, consecutive_runs, locate, raise_first_failure
+from hydra_plugins.sweeplab_sweeper.jobs import (
+    closing_line,
+    consecutive_runs,
+    locate,
+    raise_first_failure,
+    refuse_conflicts,
+)
 from sweeplab.contract import COMPLETED, SEARCH_FILE, SOLVED_THRESHOLD, SWEEP_CONFIG, read_summary
-from sweeplab.errors import ConfigError, UsageError
+from sweeplab.errors import ConfigError
 from sweeplab.finished import job_state
 from sweeplab.lock import hold
 
@@ -219,7 +225,7 @@ class Rounds:
     # --- one round ------------------------------------------------------------------------------
     def run_round(self, round_no: int, probes: list[search.Probe]) -> list[search.Observation]:
         jobs = self.jobs(round_no, probes)
-        self.refuse_conflicts(jobs)
+        refuse_conflicts(self.sweep_dir, jobs)
         to_run = [job for job in jobs if job.action == "run"]
         if self.dry is not None:
             if to_run:
@@ -257,15 +263,6 @@ class Rounds:
             assert sweeper.hydra_context is not None and sweeper.config is not None
             self._located[key] = locate(sweeper.hydra_context.config_loader, sweeper.config, overrides, num)
         return self._located[key]
-
-    def refuse_conflicts(self, jobs: list[Job]) -> None:
-        conflicts = [job for job in jobs if job.action == "refuse"]
-        if conflicts:
-            raise UsageError(
-                f"{self.sweep_dir} holds runs of another config (jobs "
-                + ", ".join(str(job.num) for job in conflicts)
-                + "); a sweep dir can only be resumed by the same sweep: choose a new hydra.sweep.dir"
-            )
 
     def launch(self, to_run: list[Job]) -> None:
         by_num = {job.num: job for job in to_run}
@@ -318,7 +315,7 @@ class Rounds:
         """Refuse a sweep dir whose jobs (round 1's, or those search.csv lists) hold another config."""
         first = self.jobs(1, search.next_probes(self.sweeper.settings, []))
         earlier = self.jobs(0, [search.Probe(row.model, row.seq_len, row.seed, row.reason) for row in self.previous])
-        self.refuse_conflicts(first + earlier)
+        refuse_conflicts(self.sweep_dir, first + earlier)
 
     def dry_run(self) -> str:
         """The rounds already done (replayed from the finished jobs) and the round that would run next."""

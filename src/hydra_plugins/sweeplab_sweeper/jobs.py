@@ -13,6 +13,7 @@ from typing import Any
 from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import DictConfig, open_dict
 
+from sweeplab.errors import UsageError
 from sweeplab.finished import hydra_config_as, resolved_task_config
 
 
@@ -49,3 +50,15 @@ def raise_first_failure(returns: Sequence[Sequence[JobReturn]]) -> None:
 
 def closing_line(sweep_dir: Path) -> str:
     return f"sweep dir {sweep_dir}; report: multirun-analysis {sweep_dir}"
+
+
+def refuse_conflicts(sweep_dir: Path, jobs: Sequence[Any]) -> None:
+    """Refuse, in one line and before anything is launched, a sweep dir holding another sweep's runs
+    (jobs whose `action` is "refuse")."""
+    conflicts = [job for job in jobs if job.action == "refuse"]
+    if conflicts:
+        raise UsageError(
+            f"{sweep_dir} holds runs of another config (jobs "
+            + ", ".join(str(job.num) for job in conflicts)
+            + "); a sweep dir can only be resumed by the same sweep: choose a new hydra.sweep.dir"
+        )

@@ -35,9 +35,14 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.utils import JobReturn, filter_overrides
 from omegaconf import OmegaConf
 
-from hydra_plugins.sweeplab_sweeper.jobs import closing_line, consecutive_runs, locate, raise_first_failure
+from hydra_plugins.sweeplab_sweeper.jobs import (
+    closing_line,
+    consecutive_runs,
+    locate,
+    raise_first_failure,
+    refuse_conflicts,
+)
 from sweeplab.contract import SWEEP_CONFIG
-from sweeplab.errors import UsageError
 from sweeplab.finished import job_state
 from sweeplab.lock import hold
 from sweeplab.runner import repair_skipped
@@ -132,16 +137,6 @@ class SweeplabSweeper(BasicSweeper):
 def decided_again(job: PlannedJob) -> PlannedJob:
     state, action = job_state(job.job_dir, job.config)
     return replace(job, state=state, action=action)
-
-
-def refuse_conflicts(sweep_dir: Path, planned: list[PlannedJob]) -> None:
-    conflicts = [job for job in planned if job.action == "refuse"]
-    if conflicts:
-        raise UsageError(
-            f"{sweep_dir} holds runs of another config (jobs "
-            + ", ".join(str(job.num) for job in conflicts)
-            + "); a sweep dir can only be resumed by the same sweep: choose a new hydra.sweep.dir"
-        )
 
 
 def format_plan(sweep_dir: Path, planned: list[PlannedJob]) -> str:
