@@ -28,7 +28,8 @@ import torch
 
 from sweeplab import artifacts, resources
 from sweeplab.errors import UsageError
-from sweeplab.runner import damaged_files, repair_finished, run_job
+from sweeplab.repair import damaged_files, repair_finished
+from sweeplab.runner import run_job
 from tests.conftest import TINY, compose_config, run_cli
 
 FRAME = ("Error executing job with overrides:", "Set the environment variable HYDRA_FULL_ERROR=1")
@@ -283,7 +284,7 @@ def test_a_finished_runs_truncated_metrics_are_rebuilt_from_its_checkpoint(finis
 
 def test_a_sweeper_can_repair_a_skipped_job_and_leaves_a_busy_one_alone(finished_run, caplog):
     from sweeplab.lock import hold
-    from sweeplab.runner import repair_skipped
+    from sweeplab.repair import repair_skipped
 
     _, run_dir = finished_run
     metrics = run_dir / "metrics.csv"

@@ -41,6 +41,7 @@ STATUSES = (RUNNING, COMPLETED, DIVERGED, FAILED)
 # --- Metric columns (metrics.csv) ----------------------------------------------------------------
 PALINDROME_METRICS = ("step", "train_loss", "train_acc", "eval_loss", "eval_acc", "elapsed_s")
 GAN_METRICS = ("step", "epoch", "d_loss", "g_loss", "d_x", "d_g_z", "elapsed_s")
+METRICS_BY_TASK = {"palindrome": PALINDROME_METRICS, "gan": GAN_METRICS}
 
 # --- What "solved" means -------------------------------------------------------------------------
 #: a run solves its length T when its final held-out accuracy reaches this

@@ -45,7 +45,7 @@ from hydra_plugins.sweeplab_sweeper.jobs import (
 from sweeplab.contract import SWEEP_CONFIG
 from sweeplab.finished import job_state
 from sweeplab.lock import hold
-from sweeplab.runner import repair_skipped
+from sweeplab.repair import repair_skipped
 
 log = logging.getLogger(__name__)
 
