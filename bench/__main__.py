@@ -23,12 +23,12 @@ import traceback
 import torch
 
 from bench.course_reference import CourseLSTM, course_batches
-from sweeplab.data.palindrome import PalindromeData
 from sweeplab.models import LSTM, CudnnLSTM, VanillaRNN
 from sweeplab.models.dcgan import build_dcgan
 from sweeplab.models.lstm_triton import TritonLSTM
-from sweeplab.tasks import gan
-from sweeplab.tasks.palindrome import train_step
+from sweeplab.tasks.gan import train as gan
+from sweeplab.tasks.palindrome.data import PalindromeData
+from sweeplab.tasks.palindrome.train import train_step
 
 
 def sync(device):

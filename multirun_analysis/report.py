@@ -14,9 +14,18 @@ from .runs import MISSING, PENDING, SweepData
 from .sections import Options, SectionResult, model_sort_key
 
 RUN_COLUMNS = ["job", "status", "task", "model", "seq_len", "seed"]
-RESULT_COLUMNS = ["final_eval_acc", "best_eval_acc", "step_to_99", "early_stopped_at", "steps_done", "wall_time_s"]
 PROVENANCE = {"git_commit": "git commit", "git_dirty": "uncommitted changes", "sweeplab": "sweeplab",
               "torch": "torch", "python": "python", "device": "device"}  # fmt: skip
+
+
+def result_columns(runs: pd.DataFrame) -> list[str]:
+    """The "All runs" table's results: each task's (its spec's, in order), then the progress numbers."""
+    columns: list[str] = []
+    for task in runs["task"].dropna().astype(str).unique() if "task" in runs else ():
+        spec = contract.task_spec(task)
+        if spec is not None:
+            columns += spec.results if spec.shown is None else spec.shown
+    return [*columns, contract.EARLY_STOPPED_AT, contract.STEPS_DONE, contract.WALL_TIME_S]
 
 
 def _count(n: int, what: str) -> str:
@@ -249,7 +258,7 @@ def build(data: SweepData, sections: list[SectionResult], options: Options, tabl
 
     doc.heading("All runs")
     keys = [k for s in sections for k in s.swept if k not in ("model.name", "seq_len")]
-    cols = [c for c in dict.fromkeys([*RUN_COLUMNS, *keys, *RESULT_COLUMNS]) if c in runs]
+    cols = [c for c in dict.fromkeys([*RUN_COLUMNS, *keys, *result_columns(runs)]) if c in runs]
     doc.table(runs[cols])
     doc.heading("Files")
     doc.bullets([f"`{Path(p).relative_to(out_dir).as_posix() if Path(p).is_relative_to(out_dir) else p}`"

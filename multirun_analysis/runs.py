@@ -34,40 +34,29 @@ CORRUPT = "corrupt"  # summary.json unreadable
 PENDING = "pending"  # planned by the sweep, no job dir yet
 UNFINISHED = (contract.RUNNING, MISSING, PENDING)
 
-#: summary.json keys that repeat a palindrome config value: used only when a job has no config at all
-SUMMARY_TO_CONFIG = {
-    "task": "task",
-    "model": "model.name",
-    "hidden_size": "model.hidden_size",
-    "forget_bias": "model.forget_bias",
-    "seq_len": "seq_len",
-    "encoding": "data.encoding",
-    "seed": "seed",
-    "optimizer": "optim.name",
-    "lr": "optim.lr",
-    "batch_size": "trainer.batch_size",
-    "steps": "trainer.steps",
-}
 ID_COLUMNS = ("sweep", "job", "job_num", "status", "task", "model", "seq_len", "seed")
-RESULT_COLUMNS = (
-    "steps",
-    "steps_done",
-    "final_eval_acc",
-    "final_eval_loss",
-    "best_eval_acc",
-    "step_to_99",
-    "early_stopped_at",
-    "wall_time_s",
-    "steps_per_s",
-    "device",
-    "n_params",
-    "torch_version",
-    "error",
-)
-NUMERIC_RESULTS = ("steps", "steps_done", "final_eval_acc", "final_eval_loss", "best_eval_acc", "step_to_99",
-                   "early_stopped_at", "wall_time_s", "steps_per_s", "n_params")  # fmt: skip
+#: summary.json keys that say where or how a run went, not what it computed
+OTHER_RESULTS = (contract.DEVICE, "torch_version", contract.ERROR)
 PROVENANCE_KEYS = ("git_commit", "git_dirty", "sweeplab", "torch", "python", "device")
-_NOT_RESULTS = {"status", "overrides", "config", "provenance", *SUMMARY_TO_CONFIG}
+_NOT_RESULTS = {contract.STATUS, contract.OVERRIDES, contract.CONFIG, contract.PROVENANCE, contract.TASK}
+
+
+def summary_to_config(summary: dict | None) -> dict[str, str]:
+    """summary.json keys that repeat a config value (its task spec's `settings`): read only when a job
+    has no config at all."""
+    spec = contract.task_spec((summary or {}).get(contract.TASK))
+    return {contract.TASK: "task", **(spec.settings if spec is not None else {})}
+
+
+def numeric_results(tasks) -> tuple[str, ...]:
+    """The result columns of `tasks` (their specs'), always present and numbers as numbers."""
+    columns = dict.fromkeys(("steps", *contract.COMMON_RESULTS))
+    for name in sorted({str(t) for t in tasks if t is not None and t == t}):
+        spec = contract.task_spec(name)
+        columns.update(dict.fromkeys(spec.results if spec is not None else ()))
+    return tuple(columns)
+
+
 GRID_SWEEPERS = ("BasicSweeper", "SweeplabSweeper")  # sweepers whose jobs are the params' product
 
 
@@ -142,7 +131,7 @@ def read_job(job_dir: Path, job_key: str) -> tuple[dict, dict, pd.DataFrame | No
     identity = _identity(config) if isinstance(config, dict) else None
     if not flat:
         problems.append("no .hydra/config.yaml")
-        for skey, ckey in SUMMARY_TO_CONFIG.items():  # an older or damaged run: what summary.json repeats
+        for skey, ckey in summary_to_config(summary).items():  # an older or damaged run: what summary.json repeats
             if summary and summary.get(skey) is not None:
                 flat[ckey] = summary[skey]
     if not isinstance(overrides, list):
@@ -165,8 +154,9 @@ def read_job(job_dir: Path, job_key: str) -> tuple[dict, dict, pd.DataFrame | No
         problems.append("no summary.json")
     row: dict[str, Any] = {"status": status}
     if summary is not None:
+        repeats = summary_to_config(summary)
         for key, value in summary.items():  # results, including a task's own (a GAN's fid...)
-            if key not in _NOT_RESULTS and not isinstance(value, (dict, list)):
+            if key not in _NOT_RESULTS and key not in repeats and not isinstance(value, (dict, list)):
                 row[key] = value
         provenance = summary.get("provenance")
         if isinstance(provenance, dict):
@@ -358,14 +348,15 @@ def _frame(rows: list[dict], flats: list[dict]) -> tuple[pd.DataFrame, list[str]
     in_ids = [c for c in config.columns if c in ID_COLUMNS]  # task, seq_len, seed: already id columns
     config_columns = list(config.columns)
     results = pd.DataFrame(rows, dtype=object)
-    for col in (*ID_COLUMNS, *RESULT_COLUMNS, "job_dir", "problems", "overrides", "identity"):
+    numeric = numeric_results(row.get("task") for row in rows)
+    for col in (*ID_COLUMNS, *numeric, *OTHER_RESULTS, "job_dir", "problems", "overrides", "identity"):
         if col not in results.columns:
             results[col] = None
     results = results.drop(columns=[c for c in results.columns if c in config.columns and c not in in_ids])
     runs = pd.concat([results.reset_index(drop=True), config.drop(columns=in_ids).reset_index(drop=True)], axis=1)
     runs = runs[[*ID_COLUMNS, *[c for c in runs.columns if c not in ID_COLUMNS]]]
-    typed = _typed(runs.drop(columns=list(NUMERIC_RESULTS)))
-    for col in NUMERIC_RESULTS:
+    typed = _typed(runs.drop(columns=list(numeric)))
+    for col in numeric:
         typed[col] = pd.to_numeric(runs[col], errors="coerce").astype(float)
     typed["job_num"] = pd.to_numeric(runs["job_num"], errors="coerce").astype("Int64")
     return typed[runs.columns], config_columns

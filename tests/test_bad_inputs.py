@@ -499,9 +499,9 @@ def test_the_table_covers_at_least_80_inputs():
 
 def test_a_label_is_the_one_top_level_key_that_nothing_reads_and_is_accepted():
     from sweeplab.config import validate_common
-    from sweeplab.tasks import TASKS
+    from sweeplab.contract import task_specs
 
-    validate_common(compose_config(["+tag=repeat-a"]), list(TASKS))  # sweeplab -m +tag=a,b: repeats of a config
+    validate_common(compose_config(["+tag=repeat-a"]), list(task_specs()))  # sweeplab -m +tag=a,b: repeats of a config
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

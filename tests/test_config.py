@@ -4,9 +4,9 @@ import pytest
 from omegaconf import OmegaConf
 
 from sweeplab.config import validate_common, validate_palindrome
+from sweeplab.contract import task_specs
 from sweeplab.errors import ConfigError
 from sweeplab.paths import config_dir
-from sweeplab.tasks import TASKS
 from tests.conftest import compose_config
 
 
@@ -24,7 +24,7 @@ def test_default_config_is_the_lstm_on_t20():
     assert cfg.optim.name == "rmsprop" and cfg.optim.lr == pytest.approx(1e-3)
     assert cfg.trainer.steps == 5000 and cfg.trainer.batch_size == 128
     assert cfg.trainer.max_norm == 10
-    validate_common(cfg, list(TASKS))
+    validate_common(cfg, list(task_specs()))
     validate_palindrome(cfg)
 
 
@@ -73,7 +73,7 @@ def test_rnn_vs_lstm_preset_is_the_course_budget():
 
 
 def test_every_task_option_is_registered():
-    assert set(options("task")) <= set(TASKS)
+    assert set(options("task")) <= set(task_specs())
 
 
 BAD = [
@@ -95,7 +95,7 @@ BAD = [
 def test_bad_values_raise_one_clear_line(override, message):
     cfg = compose_config([override])
     with pytest.raises(ConfigError) as error:
-        validate_common(cfg, list(TASKS))
+        validate_common(cfg, list(task_specs()))
         validate_palindrome(cfg)
     assert message in str(error.value)
     assert "\n" not in str(error.value)
@@ -105,7 +105,7 @@ def test_bad_values_raise_one_clear_line(override, message):
 def test_unknown_device_is_rejected(device):
     cfg = compose_config([f"trainer.device={device}"])
     with pytest.raises(ConfigError, match="trainer.device"):
-        validate_common(cfg, list(TASKS))
+        validate_common(cfg, list(task_specs()))
 
 
 def test_missing_key_is_named():

@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from sweeplab.cuda_graph import use_cuda_graph
-from sweeplab.data.palindrome import PalindromeData
 from sweeplab.errors import ConfigError
 from sweeplab.models import LSTM, CudnnLSTM, VanillaRNN
-from sweeplab.tasks.palindrome import train_step
+from sweeplab.tasks.palindrome.data import PalindromeData
+from sweeplab.tasks.palindrome.train import train_step
 from tests.conftest import TINY, compose_config
 
 CPU = torch.device("cpu")

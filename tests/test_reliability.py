@@ -187,7 +187,7 @@ def test_a_cgroup_limit_lowers_the_free_memory(tmp_path):
 
 
 def test_an_allocation_failure_during_a_run_is_a_one_line_failed(tmp_path, monkeypatch):
-    from sweeplab.data import palindrome
+    from sweeplab.tasks.palindrome import data as palindrome
 
     def allocator_fails(*args, **kwargs):  # what torch's CPU allocator raises
         raise RuntimeError(
@@ -212,7 +212,7 @@ def test_an_allocation_failure_during_a_run_is_a_one_line_failed(tmp_path, monke
 
 
 def _vm_peak_after_import() -> int:
-    code = "import torch, sweeplab.tasks.palindrome; print(open('/proc/self/status').read())"
+    code = "import torch, sweeplab.tasks.palindrome.train; print(open('/proc/self/status').read())"
     status = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     return int(re.search(r"VmPeak:\s+(\d+) kB", status).group(1)) * 1024
 

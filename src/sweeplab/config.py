@@ -99,8 +99,8 @@ def check_data_option(cfg: DictConfig) -> None:
 
 
 def validate_palindrome(cfg: DictConfig) -> None:
-    from sweeplab.data.palindrome import ENCODINGS
     from sweeplab.models.init import INIT_SCHEMES
+    from sweeplab.tasks.palindrome.data import ENCODINGS
 
     if "name" in cfg.get("data", {}):  # an MNIST data option (data=mnist, data=mnist5k)
         raise ConfigError(f"data={cfg.data.name} is for task=gan; the palindrome task takes data=palindrome")
@@ -149,7 +149,7 @@ def validate_optim(cfg: DictConfig) -> None:
 
 
 def validate_gan(cfg: DictConfig) -> None:
-    from sweeplab.data.mnist import SOURCES
+    from sweeplab.tasks.gan.data import SOURCES
 
     require(cfg, *one_of("gan.name", ["dcgan"]))
     require(

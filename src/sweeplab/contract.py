@@ -1,13 +1,15 @@
 """The artifact contract: what a run dir holds and what its values mean (docs/ARTIFACTS.md).
 
 Both the training side (`sweeplab`) and the analysis (`multirun_analysis`) import this module, so it
-imports neither torch nor Hydra: file names, statuses, metric columns, the solved threshold, the
-settings that do not change a run's result, and the one reader of summary.json.
+imports neither torch nor Hydra: file names, statuses, summary.json keys, the task specs (metric
+columns, results, objective, solved rule, difficulty axis) and their registry, the settings that do
+not change a run's result, and the one reader of summary.json.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,14 +40,110 @@ FAILED = "failed"  # raised; "error" holds the one line, error.txt the traceback
 FINISHED = (COMPLETED, DIVERGED)  # kept as they are, never run again
 STATUSES = (RUNNING, COMPLETED, DIVERGED, FAILED)
 
-# --- Metric columns (metrics.csv) ----------------------------------------------------------------
-PALINDROME_METRICS = ("step", "train_loss", "train_acc", "eval_loss", "eval_acc", "elapsed_s")
-GAN_METRICS = ("step", "epoch", "d_loss", "g_loss", "d_x", "d_g_z", "elapsed_s")
-METRICS_BY_TASK = {"palindrome": PALINDROME_METRICS, "gan": GAN_METRICS}
+# --- summary.json keys --------------------------------------------------------------------------
+#: written by the runner before the task starts (so that a run that fails early is still described)
+STATUS, TASK, OVERRIDES, ERROR, CONFIG = "status", "task", "overrides", "error", "config"
+#: written by the training loop for every task (sweeplab.loop.progress_numbers, record)
+STEPS_DONE, EARLY_STOPPED_AT, WALL_TIME_S, STEPS_PER_S = "steps_done", "early_stopped_at", "wall_time_s", "steps_per_s"
+DEVICE, PROVENANCE = "device", "provenance"
+#: numbers every training task's summary has, beside its spec's `results`
+COMMON_RESULTS: dict[str, type] = {STEPS_DONE: int, EARLY_STOPPED_AT: int, WALL_TIME_S: float, STEPS_PER_S: float}
 
 # --- What "solved" means -------------------------------------------------------------------------
-#: a run solves its length T when its final held-out accuracy reaches this
+#: a palindrome run solves its length T when its final held-out accuracy reaches this
 SOLVED_THRESHOLD = 0.99
+
+
+# --- Tasks: what each one is, torch-free ----------------------------------------------------------
+@dataclass(frozen=True)
+class Solved:
+    """A run solves its task when the metric `metric` (a metrics.csv column; the summary records its
+    final value as `final_<metric>`) reaches `threshold`: at least it, or (lower_is_better) at most."""
+
+    metric: str
+    threshold: float
+    lower_is_better: bool = False
+
+    @property
+    def summary_key(self) -> str:
+        return f"final_{self.metric}"
+
+    def met(self, value: Any, threshold: float | None = None) -> bool:
+        """Whether `value` (a row's metric or the final one) counts as solved (`threshold` overrides)."""
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
+            return False
+        limit = self.threshold if threshold is None else threshold
+        return value <= limit if self.lower_is_better else value >= limit
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Everything the code outside a task needs to know about it, without importing it (nor torch).
+
+    A task folder `sweeplab/tasks/NAME/` declares its spec(s) in `spec.py` (`SPEC` or `SPECS`); the
+    registry below finds them, so adding a task edits no shared module (docs/EXTENDING.md).
+    """
+
+    name: str  # `task=NAME`
+    run: str  # "module:function" that runs one job: run(cfg, job) -> summary dict
+    metric_columns: tuple[str, ...] = ()  # metrics.csv's header (empty: the task writes none)
+    results: dict[str, type] = field(default_factory=dict)  # the summary's own numbers and their types
+    settings: dict[str, str] = field(default_factory=dict)  # summary key -> the config key it repeats
+    objective: str | None = None  # the summary key an optimising sweeper (Optuna, Ax) reads
+    maximize: bool = True  # the objective's direction
+    solved: Solved | None = None  # the solved rule (for early stopping, success rates, T50)
+    difficulty: str | None = None  # the config key that makes it harder (a memory task's seq_len)
+    data: tuple[str, ...] = ()  # the conf/data options it takes (the first is its default)
+    summary_title: str = ""  # how the report names it ("the palindrome task")
+    shown: tuple[str, ...] | None = None  # the results the report's "All runs" table shows (None: all)
+
+    @property
+    def memory_task(self) -> bool:
+        """Whether the report's memory-length section (success rates, T50) applies."""
+        return self.solved is not None and self.difficulty is not None
+
+
+def _discover() -> dict[str, TaskSpec]:
+    import importlib
+    import pkgutil
+
+    import sweeplab.tasks
+
+    specs: dict[str, TaskSpec] = {}
+    for folder in sorted(m.name for m in pkgutil.iter_modules(sweeplab.tasks.__path__) if m.ispkg):
+        try:
+            module = importlib.import_module(f"sweeplab.tasks.{folder}.spec")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"sweeplab.tasks.{folder}.spec":
+                raise
+            continue
+        for spec in getattr(module, "SPECS", None) or [module.SPEC]:
+            specs[spec.name] = spec
+    return specs
+
+
+_SPECS: dict[str, TaskSpec] | None = None
+
+
+def task_specs() -> dict[str, TaskSpec]:
+    """Every task, by name: the one registry (found from the task folders, once per process)."""
+    global _SPECS
+    if _SPECS is None:
+        _SPECS = _discover()
+    return _SPECS
+
+
+def task_spec(name: Any) -> TaskSpec | None:
+    return task_specs().get(str(name)) if name is not None else None
+
+
+def result_columns() -> dict[str, type]:
+    """Every summary number of every task (the report's result columns), common ones first."""
+    columns = dict(COMMON_RESULTS)
+    for spec in task_specs().values():
+        columns.update(spec.results)
+    return columns
+
 
 # --- Settings that do not change a run's result --------------------------------------------------
 #: how a run executes, not what it computes: a run under other values is the same run, so it

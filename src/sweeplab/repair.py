@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 
 from sweeplab import artifacts
-from sweeplab.contract import CHECKPOINT_FILE, METRICS_BY_TASK, METRICS_FILE, SUMMARY_FILE, read_summary
+from sweeplab.contract import CHECKPOINT_FILE, METRICS_FILE, SUMMARY_FILE, read_summary, task_spec
 from sweeplab.errors import UsageError
 from sweeplab.lock import hold
 
@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 def damaged_files(run_dir: Path, summary: dict) -> dict[str, str]:
     """{file: what is wrong} for a finished run's metrics.csv and checkpoint.pt (no torch import)."""
     damaged = {}
-    columns = METRICS_BY_TASK.get(str(summary.get("task")))
+    spec = task_spec(summary.get("task"))
+    columns = spec.metric_columns if spec is not None else ()
     metrics = run_dir / METRICS_FILE
     if columns and metrics.is_file():
         if problem := _metrics_problem(metrics, columns, summary.get("steps_done")):
@@ -70,7 +71,7 @@ def repair_finished(run_dir: Path, claim=lambda: None) -> dict[str, str]:
         rows = state.get("rows")
         if state.get("step") == summary.get("steps_done") and isinstance(rows, list) and rows:
             claim()
-            artifacts.write_csv(run_dir / METRICS_FILE, METRICS_BY_TASK[summary["task"]], rows)
+            artifacts.write_csv(run_dir / METRICS_FILE, task_spec(summary["task"]).metric_columns, rows)
             log.warning(
                 "%s %s: rebuilt from %s (%d rows)", METRICS_FILE, damaged.pop(METRICS_FILE), CHECKPOINT_FILE, len(rows)
             )

@@ -80,7 +80,7 @@ def peak(parts: list[Part]) -> tuple[float, list[Part]]:
 
 
 def palindrome_parts(cfg, on_gpu: bool = False) -> list[Part]:
-    from sweeplab.data.palindrome import NUM_DIGITS
+    from sweeplab.tasks.palindrome.data import NUM_DIGITS
 
     model = str(cfg.model.get("name", "lstm"))
     T, H, B, N = cfg.seq_len, cfg.model.hidden_size, cfg.trainer.batch_size, cfg.data.eval_size

@@ -24,22 +24,15 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from sweeplab import artifacts
+from sweeplab import artifacts, contract
 from sweeplab.config import validate_common
-from sweeplab.contract import (
-    ERROR_FILE,
-    FAILED,
-    RUNNING,
-    SUMMARY_FILE,
-    read_summary,
-)
+from sweeplab.contract import ERROR_FILE, FAILED, RUNNING, SUMMARY_FILE, read_summary
 from sweeplab.errors import ConfigError, UsageError
 from sweeplab.finished import job_state, refusal
 from sweeplab.job import Job
 from sweeplab.lock import hold
 from sweeplab.repair import repair_finished
 from sweeplab.resources import as_out_of_memory
-from sweeplab.tasks import TASKS
 
 log = logging.getLogger(__name__)
 
@@ -74,15 +67,15 @@ def run_job(cfg: DictConfig, out_dir: Path, overrides: Sequence[str] = (), **how
             artifacts.write_json(
                 out_dir / SUMMARY_FILE,
                 {
-                    "status": RUNNING,
-                    "task": cfg.get("task"),
-                    "overrides": job.overrides,
-                    "error": None,
-                    "config": config,
+                    contract.STATUS: RUNNING,
+                    contract.TASK: cfg.get("task"),
+                    contract.OVERRIDES: job.overrides,
+                    contract.ERROR: None,
+                    contract.CONFIG: config,
                 },
             )
-            validate_common(cfg, list(TASKS))
-            return importlib.import_module(TASKS[cfg.task]).run(cfg, job)
+            validate_common(cfg, list(contract.task_specs()))
+            return task_runner(cfg.task)(cfg, job)
         except Exception as exc:
             if (out_of_memory := as_out_of_memory(exc)) is not None:
                 out_of_memory.__cause__ = exc  # error.txt keeps the allocator's traceback
@@ -93,10 +86,16 @@ def run_job(cfg: DictConfig, out_dir: Path, overrides: Sequence[str] = (), **how
 
 
 def objective(cfg: DictConfig, summary: dict) -> float | None:
-    """The number an optimising sweeper (Optuna, Ax, Nevergrad) reads: the task's OBJECTIVE."""
-    module = importlib.import_module(TASKS[cfg.task])
-    value = summary.get(getattr(module, "OBJECTIVE", ""))
+    """The number an optimising sweeper (Optuna, Ax, Nevergrad) reads: the task spec's objective."""
+    spec = contract.task_spec(cfg.get("task"))
+    value = summary.get(spec.objective) if spec is not None and spec.objective else None
     return float(value) if isinstance(value, (int, float)) else None
+
+
+def task_runner(name: str):
+    """The task's run(cfg, job), imported only when chosen (torch is not imported for `--help`)."""
+    module, _, function = contract.task_specs()[name].run.partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def clean_up_partial_writes(out_dir: Path) -> None:

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from sweeplab.data.mnist import load_digits, to_unit_range
 from sweeplab.errors import ConfigError
+from sweeplab.tasks.gan.data import load_digits, to_unit_range
 from tests.gan.conftest import compose_config, run_cli
 
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from sweeplab.quality.interpolation import choose_endpoints, endpoint_warnings, frame_labels, interpolate
-from sweeplab.quality.latent import path
+from sweeplab.tasks.gan.quality.interpolation import choose_endpoints, endpoint_warnings, frame_labels, interpolate
+from sweeplab.tasks.gan.quality.latent import path
 
 
 def test_endpoints_are_the_given_vectors():
@@ -75,7 +75,7 @@ def test_frame_labels_name_the_digit_read_and_its_confidence():
 @pytest.mark.parametrize("with_classifier", [True, False])
 def test_interpolate_writes_two_labelled_strips_and_warns(tmp_path, caplog, with_classifier):
     from sweeplab.models.dcgan import Generator
-    from sweeplab.quality import DigitClassifier
+    from sweeplab.tasks.gan.quality import DigitClassifier
 
     torch.manual_seed(0)
     generator_net, classifier = Generator(8, 2), DigitClassifier() if with_classifier else None

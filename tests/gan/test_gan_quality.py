@@ -6,9 +6,9 @@ import os
 import pytest
 import torch
 
-from sweeplab.data.mnist import load_digits, to_unit_range
 from sweeplab.errors import ConfigError
-from sweeplab.quality import (
+from sweeplab.tasks.gan.data import load_digits, to_unit_range
+from sweeplab.tasks.gan.quality import (
     DigitClassifier,
     check_cache_dir,
     class_coverage,
@@ -53,7 +53,7 @@ def _quality(cache_dir, steps=3):
 
 def test_classifier_is_trained_once_and_cached_outside_the_source_tree(tmp_path, caplog):
     splits, quality = _quality(tmp_path / "cache")
-    with caplog.at_level(logging.INFO, logger="sweeplab.quality.classifier"):
+    with caplog.at_level(logging.INFO, logger="sweeplab.tasks.gan.quality.classifier"):
         _, first = load_or_train_classifier(splits, quality)
         _, second = load_or_train_classifier(splits, quality)
     assert not first["classifier_cached"] and second["classifier_cached"]
@@ -104,7 +104,7 @@ def test_a_corrupt_classifier_cache_is_named_and_retrained(tmp_path, caplog, dam
         cache.write_bytes(b"")
     else:
         torch.save({"model": _Payload(marker), "reference_acc": 1.0}, cache)
-    with caplog.at_level(logging.WARNING, logger="sweeplab.quality.classifier"):
+    with caplog.at_level(logging.WARNING, logger="sweeplab.tasks.gan.quality.classifier"):
         _, again = load_or_train_classifier(splits, quality)
     assert not again["classifier_cached"] and not marker.exists()
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]

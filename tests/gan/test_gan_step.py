@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from sweeplab.models.dcgan import build_dcgan
-from sweeplab.tasks.gan import train_step
+from sweeplab.tasks.gan.train import train_step
 
 
 def _train(device, steps=4, channels_last=False, graphed=False, width=8):

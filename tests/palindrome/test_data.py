@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from sweeplab.data.palindrome import PalindromeData, encode, random_palindromes, split
+from sweeplab.tasks.palindrome.data import PalindromeData, encode, random_palindromes, split
 
 CPU = torch.device("cpu")
 

@@ -118,7 +118,7 @@ def test_an_unfinished_run_is_not_touched_by_another_config(tmp_path):
 
 
 def test_a_nan_loss_marks_the_run_diverged(tmp_path, monkeypatch):
-    from sweeplab.data.palindrome import PalindromeData
+    from sweeplab.tasks.palindrome.data import PalindromeData
 
     real_sample = PalindromeData.sample
     calls = {"n": 0}
@@ -136,7 +136,7 @@ def test_a_nan_loss_marks_the_run_diverged(tmp_path, monkeypatch):
 
 
 def test_a_crashing_task_records_failed_with_its_traceback(tmp_path, monkeypatch):
-    import sweeplab.tasks.palindrome as palindrome
+    import sweeplab.tasks.palindrome.train as palindrome
 
     def boom(*args, **kwargs):
         raise RuntimeError("simulated crash")

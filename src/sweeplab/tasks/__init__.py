@@ -1,12 +1,6 @@
-"""Tasks: each module has `run(cfg, job) -> summary dict` (and its OBJECTIVE), chosen by `task=`.
+"""Tasks: one folder each (`tasks/NAME/`), chosen by `task=NAME`.
 
-A training task subclasses sweeplab.loop.Task (its data, step and evaluation) and hands it to
-`loop.record`; docs/EXTENDING.md walks through adding one.
+A folder holds everything about its task: `spec.py` (torch-free: what sweeplab.contract's registry
+and the report read), its data, its training (a sweeplab.loop.Task handed to `loop.record`), its
+validation and its memory estimate. docs/EXTENDING.md walks through adding one.
 """
-
-#: task name -> its module, imported only when chosen (torch is not imported for `sweeplab --help`)
-TASKS = {
-    "palindrome": "sweeplab.tasks.palindrome",
-    "gan": "sweeplab.tasks.gan",
-    "interpolate": "sweeplab.tasks.interpolate",
-}

@@ -16,20 +16,18 @@ from omegaconf import DictConfig
 from sweeplab import loop
 from sweeplab.build import build
 from sweeplab.config import validate_palindrome
-from sweeplab.contract import PALINDROME_METRICS, SOLVED_THRESHOLD
 from sweeplab.curves import Panel
-from sweeplab.data.palindrome import NUM_DIGITS, PalindromeData
 from sweeplab.device import describe, prepare
 from sweeplab.errors import ConfigError
 from sweeplab.job import Job
+from sweeplab.tasks.palindrome.data import NUM_DIGITS, PalindromeData
+from sweeplab.tasks.palindrome.spec import SPEC
 
 log = logging.getLogger(__name__)
 
-OBJECTIVE = "final_eval_acc"  # what `sweeplab` returns to an optimising sweeper (maximise)
-
 
 class Palindrome(loop.Task):
-    metric_columns = PALINDROME_METRICS
+    metric_columns = SPEC.metric_columns
     curve_panels = [
         Panel("cross-entropy", (("train_loss", "train"), ("eval_loss", "held-out"))),
         Panel("accuracy", (("train_acc", "train"), ("eval_acc", "held-out")), ylim=(-0.02, 1.02)),
@@ -77,7 +75,7 @@ class Palindrome(loop.Task):
         return steps_done % self.checkpoint_every == 0
 
     def solved(self, row: dict) -> bool:
-        return row["eval_acc"] >= SOLVED_THRESHOLD
+        return SPEC.solved.met(row[SPEC.solved.metric])
 
     def results(self, progress: loop.Progress) -> dict:
         rows = progress.rows
@@ -86,7 +84,7 @@ class Palindrome(loop.Task):
             "final_eval_acc": accuracies[-1] if rows else None,
             "final_eval_loss": rows[-1]["eval_loss"] if rows else None,
             "best_eval_acc": max(accuracies) if rows else None,
-            "step_to_99": next((r["step"] for r in rows if r["eval_acc"] >= SOLVED_THRESHOLD), None),
+            "step_to_99": next((r["step"] for r in rows if self.solved(r)), None),
         }
 
 

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 
-from sweeplab.quality.classifier import DigitClassifier
+from sweeplab.tasks.gan.quality.classifier import DigitClassifier
 
 NUM_CLASSES = 10
 

@@ -4,7 +4,7 @@ Every source is split three ways, with a fixed `data.split_seed` so that all run
 held-out parts:
 
 * `train`: the digits the GAN learns from;
-* `classifier`: held out from the GAN; trains the quality classifier (sweeplab.quality);
+* `classifier`: held out from the GAN; trains the quality classifier (sweeplab.tasks.gan.quality);
 * `reference`: held out from both; the real side of the Frechet distance.
 
 Images are kept as uint8 (N, 28, 28); `to_unit_range` scales a batch to [-1, 1] floats (N, 1, 28, 28).

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from sweeplab import artifacts
-from sweeplab.quality.latent import path as latent_path
+from sweeplab.tasks.gan.quality.latent import path as latent_path
 
 log = logging.getLogger(__name__)
 

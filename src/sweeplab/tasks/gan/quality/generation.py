@@ -7,7 +7,7 @@ import torch
 from torchvision.utils import save_image
 
 from sweeplab import artifacts
-from sweeplab.data.mnist import DigitSplits, to_unit_range
+from sweeplab.tasks.gan.data import DigitSplits, to_unit_range
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def save_grid(images: torch.Tensor, path: Path, nrow: int) -> None:
 
 def measure_quality(classifier, generator_net, splits: DigitSplits, samples: int, seed: int, device) -> dict:
     """Frechet distance (generated vs held-out real, and the real-vs-real floor) and class coverage."""
-    from sweeplab.quality.metrics import class_coverage, frechet_distance
+    from sweeplab.tasks.gan.quality.metrics import class_coverage, frechet_distance
 
     classifier = classifier.to(device)
     reference = to_unit_range(splits.reference).to(device)
@@ -58,8 +58,8 @@ def measure_quality(classifier, generator_net, splits: DigitSplits, samples: int
 def evaluate_generator(cfg, generator_net, splits: DigitSplits, device, out_dir: Path) -> dict:
     """The end of a GAN run: the quality fields (when `quality.enabled`) and, when
     `interpolation.enabled`, the strips in out_dir and what they read under "interpolation"."""
-    from sweeplab.quality.classifier import load_or_train_classifier
-    from sweeplab.quality.interpolation import interpolate
+    from sweeplab.tasks.gan.quality.classifier import load_or_train_classifier
+    from sweeplab.tasks.gan.quality.interpolation import interpolate
 
     result, classifier = {}, None
     if cfg.quality.enabled:

@@ -24,8 +24,8 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from sweeplab import artifacts
-from sweeplab.data.mnist import DigitSplits, to_unit_range
 from sweeplab.errors import ConfigError
+from sweeplab.tasks.gan.data import DigitSplits, to_unit_range
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ generator step with the non-saturating loss (fakes labelled 1). Epochs are runs 
 `steps_per_epoch` steps over a fresh shuffle; a metrics.csv row every `trainer.log_every` steps
 and at the end of every epoch, sample grids from fixed noise at the chosen epochs, a checkpoint
 every `trainer.checkpoint_every` epochs. At the end: the quality metric and the interpolation
-strips (sweeplab.quality). The loop, checkpoints and resume are sweeplab.loop's.
+strips (sweeplab.tasks.gan.quality). The loop, checkpoints and resume are sweeplab.loop's.
 """
 
 from __future__ import annotations
@@ -20,24 +20,24 @@ from omegaconf import DictConfig
 from sweeplab import loop
 from sweeplab.build import build
 from sweeplab.config import validate_gan
-from sweeplab.contract import GAN_METRICS, samples_file
+from sweeplab.contract import samples_file
 from sweeplab.curves import Panel
-from sweeplab.data.mnist import load_digits, to_unit_range
 from sweeplab.device import describe, prepare
 from sweeplab.errors import ConfigError
 from sweeplab.job import Job
 from sweeplab.models.dcgan import build_dcgan
-from sweeplab.quality.classifier import check_cache_dir
-from sweeplab.quality.generation import evaluate_generator, save_grid
+from sweeplab.tasks.gan.data import load_digits, to_unit_range
+from sweeplab.tasks.gan.quality.classifier import check_cache_dir
+from sweeplab.tasks.gan.quality.generation import evaluate_generator, save_grid
+from sweeplab.tasks.gan.spec import GAN
 
 log = logging.getLogger(__name__)
 
-OBJECTIVE = "fid"  # what `sweeplab` returns to an optimising sweeper (minimise)
 STATS = ("d_loss", "g_loss", "d_x", "d_g_z")
 
 
 class DCGAN(loop.Task):
-    metric_columns = GAN_METRICS
+    metric_columns = GAN.metric_columns
     curve_panels = [
         Panel("BCE loss", (("d_loss", "D loss"), ("g_loss", "G loss"))),
         Panel("mean discriminator output", (("d_x", "D(x), real"), ("d_g_z", "D(G(z)), fake")), ylim=(-0.02, 1.02)),

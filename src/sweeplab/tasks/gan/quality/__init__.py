@@ -8,9 +8,9 @@ generated and on real held-out digits, and the histogram of the classes it predi
 strips (the latent-space math is in `latent`).
 """
 
-from sweeplab.quality.classifier import DigitClassifier, check_cache_dir, load_or_train_classifier
-from sweeplab.quality.generation import evaluate_generator, generate, save_grid
-from sweeplab.quality.metrics import class_coverage, frechet_distance
+from sweeplab.tasks.gan.quality.classifier import DigitClassifier, check_cache_dir, load_or_train_classifier
+from sweeplab.tasks.gan.quality.generation import evaluate_generator, generate, save_grid
+from sweeplab.tasks.gan.quality.metrics import class_coverage, frechet_distance
 
 __all__ = [
     "DigitClassifier",

@@ -1,7 +1,7 @@
 """task=interpolate: the interpolation strips of a trained GAN, from its checkpoint.
 
 `sweeplab task=interpolate ckpt=RUN_DIR` (the run's checkpoint.pt, or the file itself) writes the
-two strips and a summary.json into its own run dir (sweeplab.quality.interpolation).
+two strips and a summary.json into its own run dir (sweeplab.tasks.gan.quality.interpolation).
 
 The checkpoint is untrusted input (a shared or downloaded run dir): it is loaded with
 `weights_only=True`, so a file carrying any Python object beyond tensors and plain containers is
@@ -83,7 +83,7 @@ def saved_settings(checkpoint: dict, path: Path) -> dict:
 
     Read from the plain dict (never through OmegaConf, which would resolve `${...}` in a crafted file).
     """
-    from sweeplab.data.mnist import SOURCES
+    from sweeplab.tasks.gan.data import SOURCES
 
     allowed = {
         "positive": (lambda v: type(v) is int and v > 0, "a positive integer"),
@@ -135,9 +135,9 @@ def build_generator(checkpoint: dict, saved: dict, path: Path):
 
 def run(cfg: DictConfig, job: Job) -> dict:
     out_dir = job.out_dir
-    from sweeplab.data.mnist import load_digits
-    from sweeplab.quality import interpolation
-    from sweeplab.quality.classifier import check_cache_dir, load_or_train_classifier
+    from sweeplab.tasks.gan.data import load_digits
+    from sweeplab.tasks.gan.quality import interpolation
+    from sweeplab.tasks.gan.quality.classifier import check_cache_dir, load_or_train_classifier
 
     path = checkpoint_path(cfg.get("ckpt"))
     validate_interpolation(cfg)

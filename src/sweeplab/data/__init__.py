@@ -1,1 +1,0 @@
-"""Data sources: palindromes (Part I) and MNIST (Part II)."""

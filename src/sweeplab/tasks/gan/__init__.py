@@ -1,0 +1,1 @@
+"""The DCGAN task (Part II) and its interpolation task: spec, data, training, quality, validation and memory estimate."""

@@ -1,0 +1,1 @@
+"""The palindrome task (Part I): spec, data, training, validation and memory estimate."""
