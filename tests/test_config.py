@@ -3,10 +3,11 @@
 import pytest
 from omegaconf import OmegaConf
 
-from sweeplab.config import validate_common, validate_palindrome
+from sweeplab.config import validate_common
 from sweeplab.contract import task_specs
 from sweeplab.errors import ConfigError
 from sweeplab.paths import config_dir
+from sweeplab.tasks.palindrome.validate import validate as validate_palindrome
 from tests.conftest import compose_config
 
 

@@ -1,5 +1,5 @@
-"""The one validation step: every user-settable value of every task is checked here, before any
-work starts (the runner calls validate_common, each task its validate_* first).
+"""The generic validation: the checks every task shares, and the helpers a task's own validate.py
+uses (the runner calls validate_common, then each task its own validation first, before any work).
 
 Each problem raises ConfigError with one line that names the key, what it got and what is allowed.
 A key that nothing reads (a typo such as `+trainer.stepz=10`) is refused too: `check_keys` compares
@@ -31,19 +31,19 @@ OPTIM_MAX = 1e6
 SEED_LIMIT = 2**63  # torch's seeds are 64-bit signed integers
 
 
-def _is_int(value) -> bool:
+def is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _power_of_two(low: int, high: int) -> Callable[[object], bool]:
-    return lambda v: _is_int(v) and low <= v <= high and not v & (v - 1)
+    return lambda v: is_int(v) and low <= v <= high and not v & (v - 1)
 
 
-def _nullable(check: Callable[[object], bool]) -> Callable[[object], bool]:
+def nullable(check: Callable[[object], bool]) -> Callable[[object], bool]:
     return lambda v: v is None or check(v)
 
 
-def _is_number(value) -> bool:
+def is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -58,11 +58,11 @@ def require(cfg: DictConfig, key: str, ok: Callable[[object], bool], allowed: st
 
 
 def positive_int(key: str) -> tuple[str, Callable, str]:
-    return key, lambda v: _is_int(v) and v > 0, "a positive integer"
+    return key, lambda v: is_int(v) and v > 0, "a positive integer"
 
 
 def positive_number(key: str) -> tuple[str, Callable, str]:
-    return key, lambda v: _is_number(v) and 0 < v < math.inf, "a positive number"
+    return key, lambda v: is_number(v) and 0 < v < math.inf, "a positive number"
 
 
 def one_of(key: str, choices) -> tuple[str, Callable, str]:
@@ -70,7 +70,7 @@ def one_of(key: str, choices) -> tuple[str, Callable, str]:
 
 
 def seed(key: str) -> tuple[str, Callable, str]:
-    return key, lambda v: _is_int(v) and 0 <= v < SEED_LIMIT, "a non-negative integer below 2**63"
+    return key, lambda v: is_int(v) and 0 <= v < SEED_LIMIT, "a non-negative integer below 2**63"
 
 
 def validate_common(cfg: DictConfig, tasks) -> None:
@@ -88,30 +88,38 @@ def validate_common(cfg: DictConfig, tasks) -> None:
 
 
 def check_data_option(cfg: DictConfig) -> None:
-    """The data option belongs to the task (before its keys are compared: the option decides them)."""
-    data = cfg.get("data")
-    if not isinstance(data, DictConfig):
+    """The data option belongs to the task (before its keys are compared: the option decides them).
+
+    A data option is recognised by its keys (conf/data/*.yaml); one that another task's spec lists
+    names that task."""
+    from sweeplab.contract import task_spec, task_specs
+
+    data, spec = cfg.get("data"), task_spec(cfg.get("task"))
+    if not isinstance(data, DictConfig) or spec is None or not spec.data:
         return
-    if cfg.task == "palindrome" and "name" in data:  # an MNIST data option (data=mnist, data=mnist5k)
-        raise ConfigError(f"data={data.name} is for task=gan; the palindrome task takes data=palindrome")
-    if cfg.task == "gan" and "encoding" in data:
-        raise ConfigError("data=palindrome is for task=palindrome; the GAN takes data=mnist5k (offline) or data=mnist")
+    option = data_option(cfg)
+    if option is None or option in spec.data:
+        return
+    others = [s.name for s in task_specs().values() if option in s.data]
+    if others:
+        takes = " or ".join(f"data={d}" for d in spec.data)
+        raise ConfigError(f"data={option} is for task={others[0]}; {spec.summary_title or spec.name} takes {takes}")
 
 
-def validate_palindrome(cfg: DictConfig) -> None:
-    from sweeplab.models.init import INIT_SCHEMES
-    from sweeplab.tasks.palindrome.data import ENCODINGS
+def data_option(cfg: DictConfig) -> str | None:
+    """Which conf/data option `cfg.data` is: the one its `name` names, else the one with its keys."""
+    name = cfg.data.get("name")
+    if name is not None and (config_dir() / "data" / f"{name}.yaml").is_file():
+        return str(name)
+    keys = set(cfg.data.keys())
+    matches = [
+        p.stem for p in sorted((config_dir() / "data").glob("*.yaml")) if set(_option_keys("data", p.stem)) == keys
+    ]
+    return matches[0] if len(matches) == 1 else None
 
-    if "name" in cfg.get("data", {}):  # an MNIST data option (data=mnist, data=mnist5k)
-        raise ConfigError(f"data={cfg.data.name} is for task=gan; the palindrome task takes data=palindrome")
-    require(cfg, "seq_len", lambda v: _is_int(v) and v >= 2, "an integer >= 2 (the palindrome length T)")
-    require(cfg, "model._target_", lambda v: isinstance(v, str), "the model class (choose one with model=NAME)")
-    require(cfg, *positive_int("model.hidden_size"))
-    require(cfg, *one_of("model.init", INIT_SCHEMES))
-    require(cfg, *one_of("data.encoding", ENCODINGS))
-    require(cfg, *positive_int("data.eval_size"))
-    require(cfg, *seed("data.eval_seed"))
-    validate_optim(cfg)
+
+def validate_step_trainer(cfg: DictConfig) -> None:
+    """The settings of a task trained in steps on fresh batches (sweeplab.loop), evaluated every N steps."""
     for check in (
         positive_int("trainer.steps"),
         positive_int("trainer.batch_size"),
@@ -121,85 +129,41 @@ def validate_palindrome(cfg: DictConfig) -> None:
     ):
         require(cfg, *check)
     require(cfg, *one_of("trainer.cuda_graph", [True, False, "auto"]))
-    require(cfg, "trainer.num_threads", lambda v: v is None or (_is_int(v) and v > 0), "a positive integer or null")
+    require(cfg, "trainer.num_threads", lambda v: v is None or (is_int(v) and v > 0), "a positive integer or null")
     require(cfg, "trainer.early_stop", lambda v: isinstance(v, bool), "true or false")
     require(cfg, *positive_int("trainer.patience"))
+
+
+def validate_recurrent_task(cfg: DictConfig, difficulty: str, meaning: str, minimum: int = 1) -> None:
+    """What every sequence task on a recurrent model checks: its length axis, the model, the optimizer,
+    the trainer (the model's own rules, such as model.init, are its constructor's)."""
+    require(cfg, difficulty, lambda v: is_int(v) and v >= minimum, f"an integer >= {minimum} ({meaning})")
+    require(cfg, "model._target_", lambda v: isinstance(v, str), "the model class (choose one with model=NAME)")
+    require(cfg, *positive_int("model.hidden_size"))
+    validate_optim(cfg)
+    validate_step_trainer(cfg)
 
 
 def validate_optim(cfg: DictConfig) -> None:
     """The optimizer group's ranges (its keys and types are checked against the class: sweeplab.build)."""
     require(cfg, "optim._target_", lambda v: isinstance(v, str), "the optimizer class (choose one with optim=NAME)")
-    require(cfg, "optim.lr", lambda v: _is_number(v) and 0 < v <= OPTIM_MAX, f"a positive number up to {OPTIM_MAX:g}")
+    require(cfg, "optim.lr", lambda v: is_number(v) and 0 < v <= OPTIM_MAX, f"a positive number up to {OPTIM_MAX:g}")
     if "weight_decay" in cfg.optim:
         require(
             cfg,
             "optim.weight_decay",
-            lambda v: _is_number(v) and 0 <= v <= OPTIM_MAX,
+            lambda v: is_number(v) and 0 <= v <= OPTIM_MAX,
             f"a number from 0 to {OPTIM_MAX:g}",
         )
     if "betas" in cfg.optim:
         require(
             cfg,
             "optim.betas",
-            lambda v: isinstance(v, ListConfig) and len(v) == 2 and all(_is_number(b) and 0 <= b < 1 for b in v),
+            lambda v: isinstance(v, ListConfig) and len(v) == 2 and all(is_number(b) and 0 <= b < 1 for b in v),
             "two numbers from 0 to below 1, such as [0.9, 0.999]",
         )
     if "momentum" in cfg.optim:
-        require(cfg, "optim.momentum", lambda v: _is_number(v) and 0 <= v <= 1, "a number from 0 to 1")
-
-
-def validate_gan(cfg: DictConfig) -> None:
-    from sweeplab.tasks.gan.data import SOURCES
-
-    require(cfg, *one_of("gan.name", ["dcgan"]))
-    require(
-        cfg, "gan.latent_size", lambda v: _is_int(v) and v > 0, "a positive integer (the latent size, 100 in DCGAN)"
-    )
-    require(cfg, *positive_int("gan.width"))
-    validate_optim(cfg)
-    require(cfg, *one_of("data.name", SOURCES))
-    require(cfg, *seed("data.split_seed"))
-    require(cfg, *positive_int("data.classifier_size"))
-    require(cfg, "data.reference_size", lambda v: _is_int(v) and v >= 2, "an integer >= 2")
-    require(cfg, "data.train_size", _nullable(lambda v: _is_int(v) and v > 0), "null or a positive integer")
-    for check in ("trainer.epochs", "trainer.batch_size", "trainer.log_every", "trainer.checkpoint_every"):
-        require(cfg, *positive_int(check))
-    require(cfg, "trainer.num_threads", _nullable(lambda v: _is_int(v) and v > 0), "a positive integer or null")
-    require(cfg, *one_of("trainer.cuda_graph", [True, False, "auto"]))
-    require(cfg, "trainer.channels_last", lambda v: isinstance(v, bool), "true or false")
-    require(cfg, "trainer.samples", lambda v: _is_int(v) and v > 0, "a positive integer")
-    require(cfg, "trainer.max_steps_per_epoch", _nullable(lambda v: _is_int(v) and v > 0), "null or a positive integer")
-    epochs = cfg.trainer.epochs
-    require(
-        cfg,
-        "trainer.sample_epochs",
-        _nullable(
-            lambda v: isinstance(v, ListConfig) and len(v) > 0 and all(_is_int(e) and 1 <= e <= epochs for e in v)
-        ),
-        f"null or a list of epochs between 1 and trainer.epochs={epochs}, such as [{epochs}]",
-    )
-    require(cfg, "quality.enabled", lambda v: isinstance(v, bool), "true or false")
-    require(cfg, "quality.samples", lambda v: _is_int(v) and v >= 2, "an integer >= 2")
-    for check in ("quality.classifier_steps", "quality.classifier_batch_size"):
-        require(cfg, *positive_int(check))
-    require(cfg, *seed("quality.classifier_seed"))
-    require(cfg, "interpolation.enabled", lambda v: isinstance(v, bool), "true or false")
-    validate_interpolation(cfg)
-
-
-def validate_interpolation(cfg: DictConfig) -> None:
-    def digit_or_null(v):
-        return v is None or (_is_int(v) and 0 <= v <= 9)
-
-    require(cfg, "interpolation.frames", lambda v: _is_int(v) and v >= 2, "an integer >= 2")
-    require(cfg, "interpolation.candidates", lambda v: _is_int(v) and v >= 2, "an integer >= 2")
-    require(cfg, "interpolation.from_digit", digit_or_null, "null or a digit 0-9")
-    require(cfg, "interpolation.to_digit", digit_or_null, "null or a digit 0-9")
-    a, b = cfg.interpolation.from_digit, cfg.interpolation.to_digit
-    if a is not None and a == b:
-        raise ConfigError(
-            f"interpolation.from_digit and interpolation.to_digit are both {a}; choose two different digits"
-        )
+        require(cfg, "optim.momentum", lambda v: is_number(v) and 0 <= v <= 1, "a number from 0 to 1")
 
 
 def check_finite(cfg: DictConfig) -> None:

@@ -94,6 +94,7 @@ class TaskSpec:
     solved: Solved | None = None  # the solved rule (for early stopping, success rates, T50)
     difficulty: str | None = None  # the config key that makes it harder (a memory task's seq_len)
     data: tuple[str, ...] = ()  # the conf/data options it takes (the first is its default)
+    memory: str | None = None  # "module:function": parts(cfg, on_gpu) -> its sweeplab.resources.Part list
     summary_title: str = ""  # how the report names it ("the palindrome task")
     shown: tuple[str, ...] | None = None  # the results the report's "All runs" table shows (None: all)
 

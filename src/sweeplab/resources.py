@@ -6,9 +6,9 @@ MemAvailable (and its cgroup's limit) for the CPU, `torch.cuda.mem_get_info` for
 `seq_len=100000`, `trainer.batch_size=10**9` or `model.hidden_size=10**6` grow for minutes until the
 kernel kills the run (or a neighbouring job), or end in an allocator traceback.
 
-The estimate adds up the big terms (the held-out set, the backprop activations, the evaluation, the
-parameters and optimizer state; for the GAN its digits and generated images), each from factors
-measured on this code, and takes the largest of the phases that never overlap (building the
+The estimate adds up the big terms that the task's memory.py names (the held-out set, the backprop
+activations, the evaluation, the parameters and optimizer state; for the GAN its digits and generated
+images), each from factors measured on this code, and takes the largest of the phases that never overlap (building the
 held-out set, a training step, an evaluation). On the CPU it is within 10% of a run's measured peak
 (tests/test_reliability.py). An allocation that fails anyway during a run (another process took the
 memory, a `ulimit -v`) is turned into a one-line `failed` by the runner (`as_out_of_memory`).
@@ -29,13 +29,8 @@ ACTIVATION_FLOATS = {"rnn": 5, "gru": 18, "lstm": 11, "lstm_cudnn": 17, "lstm_tr
 #: input projection of every step at once (rnn, gru, torch.nn.LSTM), measured likewise
 EVAL_FLOATS = {"rnn": 1.25, "gru": 3.6, "lstm": 0.1, "lstm_cudnn": 2, "lstm_triton": 2}
 GATES = {"rnn": 1, "gru": 3}  # weight blocks of a recurrent cell (LSTMs: 4)
-#: floats a DCGAN step keeps per sample and unit of gan.width (D on real and fake, G, D again), measured
-GAN_ACTIVATION_FLOATS = 3000
-GAN_FEATURE_FLOATS = 358  # per sample and unit of width: the generator's feature maps (64 + 98 + 196)
-IMAGE = 28 * 28
 #: a parameter, its gradient and up to two optimizer states (Adam)
 PARAMETER_COPIES = 4
-DIGITS = {"mnist5k": 5000, "mnist": 70000}
 
 
 class NotEnoughMemory(UsageError):
@@ -64,8 +59,16 @@ def check_memory(cfg, device) -> None:
 
 
 def estimate(cfg, on_gpu: bool = False) -> list[Part]:
-    """The big memory terms of a run of `cfg` (a palindrome or GAN run) on the CPU or a GPU."""
-    return gan_parts(cfg) if cfg.task == "gan" else palindrome_parts(cfg, on_gpu)
+    """The big memory terms of a run of `cfg` on the CPU or a GPU: its task's `memory` (spec) names them."""
+    import importlib
+
+    from sweeplab.contract import task_spec
+
+    spec = task_spec(cfg.get("task"))
+    if spec is None or spec.memory is None:
+        return []
+    module, _, function = spec.memory.partition(":")
+    return getattr(importlib.import_module(module), function)(cfg, on_gpu)
 
 
 def peak(parts: list[Part]) -> tuple[float, list[Part]]:
@@ -79,64 +82,32 @@ def peak(parts: list[Part]) -> tuple[float, list[Part]]:
     return sum(p.nbytes for p in counted), counted
 
 
-def palindrome_parts(cfg, on_gpu: bool = False) -> list[Part]:
-    from sweeplab.tasks.palindrome.data import NUM_DIGITS
-
+def recurrent_parts(
+    cfg, inputs: int, outputs: int, stored: float, temporary: float, steps: int, axis: str
+) -> list[Part]:
+    """The parts every recurrent-model task has: a training step's backprop activations over `steps`
+    time steps (plus a batch of `stored` bytes per sample, built through `temporary` bytes), the
+    held-out evaluation (the same length), the parameters and optimizer state (`inputs` -> `outputs`).
+    `axis` names the setting behind `steps` in the refusal ("seq_len=20")."""
     model = str(cfg.model.get("name", "lstm"))
-    T, H, B, N = cfg.seq_len, cfg.model.hidden_size, cfg.trainer.batch_size, cfg.data.eval_size
-    inputs = NUM_DIGITS if cfg.data.encoding == "one_hot" else 1
-    # Digits are drawn as int64 and one-hot encoded through int64 before the float copy: 8 bytes per
-    # digit and 8 per input besides the stored 4 (measured: 3.2x the stored set while it is built).
-    stored, temporary = (T - 1) * inputs * FLOAT, (T - 1) * (8 + inputs * 8)
-    n_params = GATES.get(model, 4) * H * (inputs + H + 1) + NUM_DIGITS * (H + 1)
+    T, H, B, N = steps, cfg.model.hidden_size, cfg.trainer.batch_size, cfg.data.eval_size
+    n_params = GATES.get(model, 4) * H * (inputs + H + 1) + outputs * (H + 1)
     floats = ACTIVATION_FLOATS.get(model, max(ACTIVATION_FLOATS.values()))
     eval_floats = EVAL_FLOATS.get(model, max(EVAL_FLOATS.values()))
-    held_out = f"data.eval_size={N} x seq_len={T}"
     return [
-        Part("the held-out set", held_out, N * stored),
-        # built on the host; on a GPU run the host holds the whole set while it is built, then copies it
-        Part("building the held-out set", held_out, N * (temporary + on_gpu * stored), phase="build", on_gpu=False),
         Part(
             "the backprop activations",
-            f"trainer.batch_size={B} x seq_len={T} x model.hidden_size={H}",
-            B * ((T - 1) * H * floats * FLOAT + stored + temporary),
+            f"trainer.batch_size={B} x {axis} x model.hidden_size={H}",
+            B * (T * H * floats * FLOAT + stored + temporary),
             phase="train",
         ),
         Part(
-            "the evaluation", f"{held_out} x model.hidden_size={H}", N * (T - 1) * H * eval_floats * FLOAT, "evaluate"
+            "the evaluation",
+            f"data.eval_size={N} x {axis} x model.hidden_size={H}",
+            N * T * H * eval_floats * FLOAT,
+            "evaluate",
         ),
         Part("the parameters and optimizer state", f"model.hidden_size={H}", n_params * PARAMETER_COPIES * FLOAT),
-    ]
-
-
-def gan_parts(cfg) -> list[Part]:
-    w, z, B = cfg.gan.width, cfg.gan.latent_size, cfg.trainer.batch_size
-    n_params = 208 * w * w + 64 * w * z + 1000 * w  # both networks (sweeplab.models.dcgan)
-    generated = max(
-        cfg.trainer.samples,
-        cfg.quality.samples if cfg.quality.enabled else 0,
-        cfg.interpolation.candidates if cfg.interpolation.enabled else 0,
-    )
-    digits = DIGITS.get(str(cfg.data.name), max(DIGITS.values()))
-    return [
-        Part(
-            "the parameters and optimizer state",
-            f"gan.width={w}, gan.latent_size={z}",
-            n_params * PARAMETER_COPIES * FLOAT,
-        ),
-        Part("the digits", f"data={cfg.data.name}", digits * IMAGE * FLOAT),
-        Part(
-            "the backprop activations",
-            f"trainer.batch_size={B} x gan.width={w}",
-            B * w * GAN_ACTIVATION_FLOATS * FLOAT,
-            phase="train",
-        ),
-        Part(
-            "the generated images",
-            f"{generated} images (trainer.samples, quality.samples, interpolation.candidates) x gan.width={w}",
-            generated * (IMAGE + z) * FLOAT + min(generated, 500) * w * GAN_FEATURE_FLOATS * FLOAT,
-            phase="generate",
-        ),
     ]
 
 

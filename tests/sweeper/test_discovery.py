@@ -5,8 +5,6 @@ from hydra.core.config_store import ConfigStore
 from hydra.core.plugins import Plugins
 from hydra.plugins.sweeper import Sweeper
 
-from sweeplab.contract import SOLVED_THRESHOLD
-
 SWEEPERS = {
     "sweeplab": "hydra_plugins.sweeplab_sweeper.sweeper.SweeplabSweeper",
     "memory_length": "hydra_plugins.sweeplab_memory_sweeper.sweeper.MemoryLengthSweeper",
@@ -29,7 +27,7 @@ def test_the_memory_sweeper_config_and_its_defaults(cfg_factory):
     assert sweeper._target_ == SWEEPERS["memory_length"]
     assert list(sweeper.models) == ["rnn", "lstm"]
     assert (sweeper.t_min, sweeper.t_max, sweeper.target_width) == (5, 100, 5.0)
-    assert sweeper.threshold == SOLVED_THRESHOLD and sweeper.dry_run is False
+    assert sweeper.threshold is None and sweeper.dry_run is False  # None: the task spec's threshold
     cfg = cfg_factory(
         ["hydra/sweeper=memory_length", "hydra.sweeper.models=[rnn,gru,lstm]", "hydra.sweeper.budget=60"],
         return_hydra_config=True,

@@ -117,7 +117,7 @@ def test_failed_jobs_count_as_not_solved_and_the_sweep_fails_only_at_the_end(tmp
     assert "trainer.patience=0 is not allowed" in done.stderr
     rows = check_search(sweep, budget=10)
     first = [r for r in rows if r["round"] == "1"]
-    assert first and all(r["solved"] == "False" and r["final_eval_acc"] == "" for r in first)
+    assert first and all(r["solved"] == "False" and r["final"] == "" for r in first)
     later = [r for r in rows if r["round"] != "1"]
     assert later and all(r["seed"] != "0" for r in later)  # the search went on after the failures
     assert last_line(done.stdout) == f"sweep dir {sweep}; report: multirun-analysis {sweep}"

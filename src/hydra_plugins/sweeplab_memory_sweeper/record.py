@@ -24,7 +24,7 @@ class Row:
     seed: int
     job: int
     solved: bool | None  # None: not finished (yet)
-    final_eval_acc: float | None
+    final: float | None  # the final value of the task's solved metric (held-out accuracy, MSE)
     steps_done: int | None
     reason: str  # why the search chose this probe
 
@@ -74,7 +74,7 @@ def _row(line: dict) -> Row:
         seed=int(line["seed"]),
         job=int(line["job"]),
         solved=solved,
-        final_eval_acc=optional(line["final_eval_acc"], float),
+        final=optional(line.get("final", line.get("final_eval_acc")), float),  # final_eval_acc: before tasks
         steps_done=optional(line["steps_done"], int),
         reason=line["reason"],
     )

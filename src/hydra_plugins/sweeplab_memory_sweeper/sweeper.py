@@ -38,7 +38,7 @@ from hydra_plugins.sweeplab_sweeper.jobs import (
     raise_first_failure,
     refuse_conflicts,
 )
-from sweeplab.contract import COMPLETED, SEARCH_FILE, SOLVED_THRESHOLD, SWEEP_CONFIG, read_summary
+from sweeplab.contract import COMPLETED, SEARCH_FILE, SWEEP_CONFIG, TaskSpec, read_summary, task_spec, task_specs
 from sweeplab.errors import ConfigError
 from sweeplab.finished import job_state
 from sweeplab.lock import hold
@@ -60,7 +60,7 @@ class MemoryLengthSweeperConf:
     seeds_per_probe: int = 1  # seeds per length in round 1 and per bisection / refinement probe
     budget: int = 40  # jobs in all (the grid range(5, 101, 5) x 3 seeds x 2 models is 120)
     target_width: float = 5.0  # stop a model once the 95% interval of its T50 is narrower than this
-    threshold: float = SOLVED_THRESHOLD  # final held-out accuracy that counts as solved
+    threshold: float | None = None  # the solved rule's threshold (None: the task spec's, 0.99 for the palindrome)
     params: dict[str, str] | None = None  # fixed overrides for every job, e.g. {trainer.steps: 2000}
     dry_run: bool = False  # log the rules and the next round; launch nothing
 
@@ -93,7 +93,7 @@ class MemoryLengthSweeper(Sweeper):
         seeds_per_probe: int = 1,
         budget: int = 40,
         target_width: float = 5.0,
-        threshold: float = SOLVED_THRESHOLD,
+        threshold: float | None = None,
         params: dict[str, str] | None = None,
         dry_run: bool = False,
     ) -> None:
@@ -105,7 +105,7 @@ class MemoryLengthSweeper(Sweeper):
             budget=int(budget),
             target_width=float(target_width),
         )
-        self.threshold = float(threshold)
+        self.threshold = None if threshold is None else float(threshold)
         self.params = dict(params or {})
         self.dry_run = dry_run
         self.hydra_context: HydraContext | None = None
@@ -142,13 +142,13 @@ class MemoryLengthSweeper(Sweeper):
 
     def check_settings(self) -> None:
         problems = self.settings.problems()
-        if not 0 < self.threshold <= 1:
+        spec = self.spec
+        if self.threshold is not None and not (
+            0 < self.threshold and (spec.solved.lower_is_better or self.threshold <= 1)
+        ):
             problems.append(f"threshold must be in (0, 1], got {self.threshold}")
         if problems:
             raise ConfigError("hydra.sweeper (memory_length): " + "; ".join(problems))
-        task = OmegaConf.select(self.config, "task", default=None)
-        if task != "palindrome":
-            raise ConfigError(f"the memory-length sweeper searches the palindrome task's seq_len; got task={task}")
         assert self.hydra_context is not None
         known = self.hydra_context.config_loader.get_group_options("model")
         unknown = [m for m in self.settings.models if m not in known]
@@ -195,11 +195,23 @@ class MemoryLengthSweeper(Sweeper):
         )
         return lines
 
+    @property
+    def spec(self) -> TaskSpec:
+        """The task searched: one whose spec has a solved rule and the difficulty axis seq_len."""
+        name = OmegaConf.select(self.config, "task", default=None) if self.config is not None else "palindrome"
+        spec = task_spec(name)
+        if spec is None or not spec.memory_task or spec.difficulty != "seq_len":
+            memory_tasks = ", ".join(s.name for s in task_specs().values() if s.memory_task)
+            raise ConfigError(
+                f"the memory-length sweeper searches a memory task's seq_len ({memory_tasks}); got task={name}"
+            )
+        return spec
+
     def solved(self, summary: dict | None) -> bool:
         if not summary or summary.get("status") != COMPLETED:
             return False  # failed, diverged, killed: not solved
-        accuracy = summary.get("final_eval_acc")
-        return isinstance(accuracy, (int, float)) and accuracy >= self.threshold
+        rule = self.spec.solved
+        return rule.met(summary.get(rule.summary_key), self.threshold)
 
 
 class _DryRunStop(Exception):
@@ -294,7 +306,7 @@ class Rounds:
             seed=p.seed,
             job=job.num,
             solved=None if pending else self.sweeper.solved(summary),
-            final_eval_acc=(summary or {}).get("final_eval_acc"),
+            final=(summary or {}).get(self.sweeper.spec.solved.summary_key),
             steps_done=(summary or {}).get("steps_done"),
             reason=p.reason,
         )

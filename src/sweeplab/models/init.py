@@ -21,7 +21,7 @@ def init_weight(weight: torch.Tensor, scheme: str, hidden_size: int, recurrent: 
     torch:      uniform(+-1/sqrt(hidden)), torch.nn.RNN / torch.nn.LSTM's default
     """
     if scheme not in INIT_SCHEMES:
-        raise ValueError(f"unknown init scheme {scheme!r}; use one of {INIT_SCHEMES}")
+        raise ValueError(f"model.init={scheme!r} is not allowed; it must be one of {', '.join(INIT_SCHEMES)}")
     for block in weight.chunk(blocks, dim=0):
         if scheme == "torch":
             bound = 1.0 / math.sqrt(hidden_size)

@@ -20,11 +20,11 @@ from omegaconf import DictConfig, OmegaConf
 from sweeplab import artifacts
 from sweeplab.checkpoint import Damaged
 from sweeplab.checkpoint import read as read_torch_file
-from sweeplab.config import validate_interpolation
 from sweeplab.contract import CHECKPOINT_FILE
 from sweeplab.device import resolve_device
 from sweeplab.errors import ConfigError, UsageError
 from sweeplab.job import Job
+from sweeplab.tasks.gan.validate import validate_interpolation
 
 log = logging.getLogger(__name__)
 

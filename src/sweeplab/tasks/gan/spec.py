@@ -30,7 +30,8 @@ GAN = TaskSpec(
     objective="fid",
     maximize=False,
     data=("mnist5k", "mnist"),
-    summary_title="the DCGAN",
+    memory="sweeplab.tasks.gan.memory:parts",
+    summary_title="the GAN",
     shown=("fid",),
 )
 

@@ -19,7 +19,6 @@ from omegaconf import DictConfig
 
 from sweeplab import loop
 from sweeplab.build import build
-from sweeplab.config import validate_gan
 from sweeplab.contract import samples_file
 from sweeplab.curves import Panel
 from sweeplab.device import describe, prepare
@@ -30,6 +29,7 @@ from sweeplab.tasks.gan.data import load_digits, to_unit_range
 from sweeplab.tasks.gan.quality.classifier import check_cache_dir
 from sweeplab.tasks.gan.quality.generation import evaluate_generator, save_grid
 from sweeplab.tasks.gan.spec import GAN
+from sweeplab.tasks.gan.validate import validate
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def train_step(generator, discriminator, opt_g, opt_d, real, noise):
 
 
 def run(cfg: DictConfig, job: Job) -> dict:
-    validate_gan(cfg)
+    validate(cfg)
     if cfg.quality.enabled:  # a cache dir that cannot be written fails now, not after the training
         check_cache_dir(cfg.quality.cache_dir)
     device = prepare(cfg)  # also refuses a run that cannot fit, before it allocates

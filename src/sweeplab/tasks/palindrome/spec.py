@@ -29,6 +29,7 @@ SPEC = TaskSpec(
     solved=Solved("eval_acc", SOLVED_THRESHOLD),
     difficulty="seq_len",  # the palindrome length T
     data=("palindrome",),
+    memory="sweeplab.tasks.palindrome.memory:parts",
     summary_title="the palindrome task",
     shown=("final_eval_acc", "best_eval_acc", "step_to_99"),
 )

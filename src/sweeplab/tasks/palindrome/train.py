@@ -15,13 +15,13 @@ from omegaconf import DictConfig
 
 from sweeplab import loop
 from sweeplab.build import build
-from sweeplab.config import validate_palindrome
 from sweeplab.curves import Panel
 from sweeplab.device import describe, prepare
 from sweeplab.errors import ConfigError
 from sweeplab.job import Job
 from sweeplab.tasks.palindrome.data import NUM_DIGITS, PalindromeData
 from sweeplab.tasks.palindrome.spec import SPEC
+from sweeplab.tasks.palindrome.validate import validate
 
 log = logging.getLogger(__name__)
 
@@ -110,13 +110,13 @@ def evaluate(model, inputs, targets) -> tuple[float, float]:
 
 
 def run(cfg: DictConfig, job: Job) -> dict:
-    validate_palindrome(cfg)
+    validate(cfg)
     device = prepare(cfg)  # also refuses a run that cannot fit, before it allocates
     task = Palindrome(cfg, device)
     settings = {
         "model": cfg.model.name,
         "hidden_size": cfg.model.hidden_size,
-        "forget_bias": cfg.model.get("forget_bias"),
+        **({"forget_bias": cfg.model.forget_bias} if "forget_bias" in cfg.model else {}),  # an LSTM's
         "seq_len": cfg.seq_len,
         "encoding": cfg.data.encoding,
         "seed": cfg.seed,
