@@ -153,6 +153,9 @@ def test_unsupported_settings_are_refused():
         TritonLSTM(INPUT, hidden_size=16, precision="bf16")
     with pytest.raises(ValueError, match="model.block_b=8 is not allowed; it must be 16, 32 or 64"):
         TritonLSTM(INPUT, hidden_size=16, block_b=8)
+    with pytest.raises(ValueError, match=r"^model=lstm_triton returns the last step only, not outputs='all' .*"
+                                         r"use model=lstm or model=lstm_cudnn$"):  # fmt: skip
+        TritonLSTM(INPUT, hidden_size=16, outputs="all")
 
 
 def test_float32_only(interpret):

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from sweeplab.models import LSTM, CudnnLSTM, VanillaRNN
+from sweeplab.models import GRU, LSTM, CudnnLSTM, VanillaRNN
 
 
 def _reference_lstm_logits(ref: nn.LSTM, head: nn.Linear, x):
@@ -101,5 +101,24 @@ def test_init_schemes(model_cls):
     assert recurrent(xavier).abs().max() > 1 / H**0.5  # wider than torch's default
     default = model_cls(10, hidden_size=H, init="torch")
     assert recurrent(default).abs().max() <= 1 / H**0.5
-    with pytest.raises(ValueError, match="unknown init"):
+    with pytest.raises(
+        ValueError, match=r"^model.init='zeros' is not allowed; it must be one of xavier, orthogonal, torch$"
+    ):
         model_cls(10, hidden_size=H, init="zeros")
+
+
+@pytest.mark.parametrize("model", [VanillaRNN, GRU, LSTM, CudnnLSTM])
+def test_every_step_ends_with_the_last_step_given_the_same_weights(model):
+    """outputs="all" (a task that answers at every step) returns (batch, time, classes) whose last step
+    is what outputs="last" returns, and whose step t is the last step of the first t inputs."""
+    torch.manual_seed(0)
+    last = model(3, hidden_size=8, num_classes=4)
+    every = model(3, hidden_size=8, num_classes=4, outputs="all")
+    every.load_state_dict(last.state_dict())
+    x = torch.randn(2, 6, 3)
+    logits = every(x)
+    assert logits.shape == (2, 6, 4)
+    torch.testing.assert_close(logits[:, -1], last(x), rtol=0, atol=0)
+    torch.testing.assert_close(logits[:, 2], last(x[:, :3]), rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match=r"^outputs='some' is not allowed; it must be one of last, all$"):
+        model(3, outputs="some")

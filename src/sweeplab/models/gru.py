@@ -14,13 +14,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sweeplab.models.init import init_weight
+from sweeplab.models.init import every_step, init_weight
 
 
 class GRU(nn.Module):
-    def __init__(self, input_size: int, hidden_size: int = 128, num_classes: int = 10, init: str = "xavier"):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int = 128,
+        num_classes: int = 10,
+        init: str = "xavier",
+        outputs: str = "last",
+    ):
         super().__init__()
         H = self.hidden_size = hidden_size
+        self.every_step = every_step(outputs)
         self.W_x = nn.Parameter(torch.empty(3 * H, input_size))  # [W_rx; W_zx; W_nx]
         self.W_h = nn.Parameter(torch.empty(3 * H, H))  # [W_rh; W_zh; W_nh]
         self.b_x = nn.Parameter(torch.zeros(3 * H))
@@ -32,10 +40,11 @@ class GRU(nn.Module):
         init_weight(self.W_ph, init, H)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (batch, time, input_size) -> logits (batch, num_classes)."""
+        """x: (batch, time, input_size) -> logits (batch, num_classes), or (batch, time, num_classes)."""
         # The input side does not depend on h: project every step at once, time-major.
         x_proj = F.linear(x.transpose(0, 1), self.W_x, self.b_x)
         h = x.new_zeros(x.shape[0], self.hidden_size)
+        hs = []
         for x_t in x_proj.unbind(0):
             x_r, x_z, x_n = x_t.chunk(3, dim=1)
             h_r, h_z, h_n = F.linear(h, self.W_h, self.b_h).chunk(3, dim=1)
@@ -43,4 +52,6 @@ class GRU(nn.Module):
             z = torch.sigmoid(x_z + h_z)
             n = torch.tanh(x_n + r * h_n)
             h = (1 - z) * n + z * h
-        return F.linear(h, self.W_ph, self.b_p)
+            if self.every_step:
+                hs.append(h)
+        return F.linear(torch.stack(hs, dim=1) if self.every_step else h, self.W_ph, self.b_p)

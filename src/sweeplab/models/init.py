@@ -10,6 +10,16 @@ import torch
 from torch import nn
 
 INIT_SCHEMES = ("xavier", "orthogonal", "torch")
+#: what a recurrent model returns: the last step's logits (batch, classes), or every step's (batch, time,
+#: classes) for a task that answers at every step (the copy task). The task asks: build(..., outputs="all").
+OUTPUTS = ("last", "all")
+
+
+def every_step(outputs: str) -> bool:
+    """Whether `outputs` asks for every step's logits (a one-line ValueError for anything but OUTPUTS)."""
+    if outputs not in OUTPUTS:
+        raise ValueError(f"outputs={outputs!r} is not allowed; it must be one of {', '.join(OUTPUTS)}")
+    return outputs == "all"
 
 
 @torch.no_grad()

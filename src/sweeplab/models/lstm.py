@@ -7,6 +7,7 @@
     c_t = g_t * i_t + c_{t-1} * f_t
     h_t = tanh(c_t) * o_t
     p   = W_ph h_T + b_p                      (logits: CrossEntropyLoss applies the softmax)
+          (outputs="all": p_t = W_ph h_t + b_p at every step t, for tasks that answer at every step)
 
 The four gates' weights are stacked row-wise in the order g, i, f, o (W_x = [W_gx; W_ix; W_fx; W_ox],
 likewise W_h and b), and each step multiplies [x_t, h_{t-1}] by [W_x, W_h]^T: one matrix product
@@ -17,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sweeplab.models.init import init_weight
+from sweeplab.models.init import every_step, init_weight
 
 
 class LSTM(nn.Module):
@@ -28,9 +29,11 @@ class LSTM(nn.Module):
         num_classes: int = 10,
         forget_bias: float = 1.0,
         init: str = "xavier",
+        outputs: str = "last",
     ):
         super().__init__()
         H = self.hidden_size = hidden_size
+        self.every_step = every_step(outputs)
         self.W_x = nn.Parameter(torch.empty(4 * H, input_size))  # [W_gx; W_ix; W_fx; W_ox]
         self.W_h = nn.Parameter(torch.empty(4 * H, H))  # [W_gh; W_ih; W_fh; W_oh]
         self.b = nn.Parameter(torch.zeros(4 * H))  # [b_g; b_i; b_f; b_o]
@@ -45,11 +48,12 @@ class LSTM(nn.Module):
             self.b[2 * H : 3 * H].fill_(forget_bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (batch, time, input_size) -> logits (batch, num_classes)."""
+        """x: (batch, time, input_size) -> logits (batch, num_classes), or (batch, time, num_classes)."""
         H = self.hidden_size
         W = torch.cat([self.W_x, self.W_h], dim=1).t()  # (input_size + H, 4H)
         h = x.new_zeros(x.shape[0], H)
         c = x.new_zeros(x.shape[0], H)
+        hs = []
         # Projecting x_t inside the step, not for all steps up front: on a CPU the (T, batch, 4H)
         # projection and its gradient cost more memory traffic than they save (docs/PERFORMANCE.md).
         for x_t in x.unbind(1):
@@ -59,7 +63,9 @@ class LSTM(nn.Module):
             i, f, o = torch.sigmoid(ifo).chunk(3, dim=1)
             c = g * i + c * f
             h = torch.tanh(c) * o
-        return F.linear(h, self.W_ph, self.b_p)
+            if self.every_step:
+                hs.append(h)
+        return F.linear(torch.stack(hs, dim=1) if self.every_step else h, self.W_ph, self.b_p)
 
 
 class CudnnLSTM(nn.Module):
@@ -72,8 +78,10 @@ class CudnnLSTM(nn.Module):
         num_classes: int = 10,
         forget_bias: float = 1.0,
         init: str = "xavier",
+        outputs: str = "last",
     ):
         super().__init__()
+        self.every_step = every_step(outputs)
         self.lstm = nn.LSTM(input_size, hidden_size, batch_first=True)
         self.head = nn.Linear(hidden_size, num_classes)
         H = hidden_size
@@ -88,4 +96,4 @@ class CudnnLSTM(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         output, _ = self.lstm(x)  # h0 and c0 default to zeros of the right batch and device
-        return self.head(output[:, -1])
+        return self.head(output if self.every_step else output[:, -1])

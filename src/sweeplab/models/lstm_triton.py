@@ -294,7 +294,13 @@ class TritonLSTM(LSTM):
         block_b: int = 16,
         precision: str = "ieee",
         num_warps: int = 8,
+        outputs: str = "last",
     ):
+        if outputs != "last":  # the kernels keep h_T only
+            raise ValueError(
+                f"model=lstm_triton returns the last step only, not outputs={outputs!r} (this task answers at every "
+                "step): use model=lstm or model=lstm_cudnn"
+            )
         super().__init__(input_size, hidden_size, num_classes, forget_bias, init)
         # The one place these rules live: a bad value is a one-line ConfigError (sweeplab.build).
         if precision not in PRECISIONS:

@@ -8,13 +8,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sweeplab.models.init import init_weight
+from sweeplab.models.init import every_step, init_weight
 
 
 class VanillaRNN(nn.Module):
-    def __init__(self, input_size: int, hidden_size: int = 128, num_classes: int = 10, init: str = "xavier"):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int = 128,
+        num_classes: int = 10,
+        init: str = "xavier",
+        outputs: str = "last",
+    ):
         super().__init__()
-        self.hidden_size = hidden_size
+        self.hidden_size, self.every_step = hidden_size, every_step(outputs)
         self.W_hx = nn.Parameter(torch.empty(hidden_size, input_size))
         self.W_hh = nn.Parameter(torch.empty(hidden_size, hidden_size))
         self.b_h = nn.Parameter(torch.zeros(hidden_size))
@@ -25,11 +32,14 @@ class VanillaRNN(nn.Module):
         init_weight(self.W_ph, init, hidden_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (batch, time, input_size) -> logits (batch, num_classes)."""
+        """x: (batch, time, input_size) -> logits (batch, num_classes), or (batch, time, num_classes)."""
         # The input projection does not depend on h: compute it for all steps at once,
         # time-major so that each step reads one contiguous (batch, hidden) block.
         x_proj = F.linear(x.transpose(0, 1), self.W_hx, self.b_h)
         h = x.new_zeros(x.shape[0], self.hidden_size)
+        hs = []
         for x_t in x_proj.unbind(0):  # unbind: one stack in backward, not T full-size scatters
             h = torch.tanh(torch.addmm(x_t, h, self.W_hh.t()))
-        return F.linear(h, self.W_ph, self.b_p)
+            if self.every_step:
+                hs.append(h)
+        return F.linear(torch.stack(hs, dim=1) if self.every_step else h, self.W_ph, self.b_p)
