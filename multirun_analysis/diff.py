@@ -2,8 +2,8 @@
 
 Per cell (model, T): the success rates of both with the change and its Newcombe (1998) interval, and
 the paired change in final accuracy over the seeds both ran; per model: the T50 change with its
-bootstrap interval; per run: both accuracies. The config and provenance differences say what changed
-between the sweeps. A change is flagged an improvement or a regression only when its interval
+interval (stats.t50_difference, the report's calibrated method); per run: both accuracies. The
+config and provenance differences say what changed between the sweeps. A change is flagged an improvement or a regression only when its interval
 excludes zero.
 """
 
@@ -151,7 +151,7 @@ def compare(base_path, new_path, options: Options) -> Diff:
             rb = select(base.runs[base.runs["_counted"]], [*keys, "model"], group)
             rn = select(new.runs[new.runs["_counted"]], [*keys, "model"], group)
             d = stats.t50_difference(rn["seq_len"].astype(float), rn["_solved"], rb["seq_len"].astype(float),
-                                     rb["_solved"], n_boot=options.n_boot)  # fmt: skip
+                                     rb["_solved"])  # fmt: skip
             if d is not None:
                 row.update(change=d.estimate, ci_low=d.ci_low, ci_high=d.ci_high, flag=_flag(d.ci_low, d.ci_high))
         elif b and n:

@@ -1,7 +1,7 @@
 """Statistics with their uncertainty: success rates, memory length (T50), paired effects.
 
-Torch-free (numpy, pandas-free at this level, scipy only where named): the adaptive sweeper imports
-`fit_t50` every round, so it is vectorised over bootstrap replicates and takes milliseconds.
+Torch-free (numpy, pandas-free at this level, scipy only where named): the adaptive sweeper calls
+`fit_t50` every round, so its grid posterior is vectorised and takes milliseconds.
 docs/ANALYSIS.md explains each statistic with its reference.
 """
 
@@ -27,11 +27,12 @@ NONE, ABOVE, BELOW = "none", "above", "below"  # T50Estimate.censored
 
 @dataclass(frozen=True)
 class T50Estimate:
-    """The length T at which half the runs solve, with a 95% bootstrap interval.
+    """The length T at which half the runs solve, with its interval (the central CREDIBLE_MASS credible
+    interval of a grid posterior, measured to cover T50 in about 95% of simulated sweeps).
 
     `censored` is "above" when every tested length was solved (T50 > tested_max) and "below" when
-    none was (T50 < tested_min); then t50 and the interval are None. An interval end is +-inf
-    when more than 2.5% of the bootstrap samples solved every (or no) tested length.
+    none was (T50 < tested_min); then t50 and the interval are None. Estimate and interval lie within
+    the tested lengths; `note` says when the interval reaches a tested end (T50 may lie beyond).
     """
 
     t50: float | None
@@ -73,6 +74,67 @@ def wilson_interval(k, n, z: float = 1.96):
     return low, high
 
 
+#: The T50 interval is a grid posterior (psignifit's idea, Schütt et al. 2016, on a fixed grid): the
+#: curve P(solved | T) = 1 / (1 + exp(s (T - T50))) with T50 uniform over the tested lengths and the
+#: slope s log-uniform on SLOPE_PRIOR per unit T, runs independent given the curve.
+SLOPE_PRIOR = (0.05, 30.0)
+T50_CELLS, SLOPE_CELLS = 400, 60
+#: the central credible mass reported as T50's "95% interval": the calibration study
+#: (python -m multirun_analysis.calibration, table in docs/ANALYSIS.md) measured the 95% credible
+#: interval below 95% coverage on shallow boundaries; the 97.5% one reaches it
+CREDIBLE_MASS = 0.975
+TAIL = (1 - CREDIBLE_MASS) / 2
+#: a point estimate T50 (posterior median) whose interval touches the tested end within this many
+#: grid cells is said to be bounded by the prior, not by the data
+EDGE_CELLS = 2
+
+
+@dataclass(frozen=True)
+class T50Posterior:
+    """T50's marginal posterior on a grid of cells (centres and masses), and the slope's."""
+
+    t50: np.ndarray
+    t50_mass: np.ndarray
+    low: float  # the grid's ends: the tested lengths
+    high: float
+    slope: np.ndarray
+    slope_mass: np.ndarray
+
+    def quantile(self, q) -> np.ndarray:
+        edges = np.linspace(self.low, self.high, len(self.t50) + 1)
+        cdf = np.concatenate([[0.0], np.cumsum(self.t50_mass)])
+        return np.interp(q, cdf, edges)
+
+
+def t50_posterior(lengths: np.ndarray, outcome: np.ndarray) -> T50Posterior:
+    """The grid posterior of (T50, slope) given runs at two or more lengths, marginalised each way.
+
+    Vectorised over the T50 x slope grid (about 5 ms for 20 lengths): the search calls it every round.
+    """
+    unique_t, index = np.unique(lengths, return_inverse=True)
+    trials = np.bincount(index, minlength=len(unique_t)).astype(float)
+    successes = np.bincount(index, weights=outcome.astype(float), minlength=len(unique_t))
+    low, high = float(unique_t[0]), float(unique_t[-1])
+    t50 = low + (np.arange(T50_CELLS) + 0.5) * (high - low) / T50_CELLS
+    slope = np.geomspace(*SLOPE_PRIOR, SLOPE_CELLS)  # equal weights: log-uniform
+    x = slope[None, :, None] * (unique_t[None, None, :] - t50[:, None, None])
+    # log P(solved) = -log(1 + e^x), log P(failed) = -log(1 + e^-x)
+    loglik = -(successes * np.logaddexp(0, x) + (trials - successes) * np.logaddexp(0, -x)).sum(-1)
+    joint = np.exp(loglik - loglik.max())
+    joint /= joint.sum()
+    return T50Posterior(t50, joint.sum(1), low, high, slope, joint.sum(0))
+
+
+def _falls_with_t(lengths: np.ndarray, outcome: np.ndarray) -> bool:
+    """Whether the (ridge-penalised, maximum-likelihood) logistic slope is negative: success falls with T."""
+    unique_t, index = np.unique(lengths, return_inverse=True)
+    trials = np.bincount(index, minlength=len(unique_t)).astype(float)
+    successes = np.bincount(index, weights=outcome.astype(float), minlength=len(unique_t))
+    z = (unique_t - lengths.mean()) / (lengths.std() or 1.0)
+    _, b1 = _logistic_fits(z, trials, successes[None, :])
+    return bool(b1[0] < 0)
+
+
 def _logistic_fits(z: np.ndarray, trials: np.ndarray, successes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Ridge-penalised logistic fits of successes/trials ~ b0 + b1*z, one per row of `successes`.
 
@@ -97,22 +159,6 @@ def _logistic_fits(z: np.ndarray, trials: np.ndarray, successes: np.ndarray) -> 
     return b[:, 0], b[:, 1]
 
 
-def _t50_of(b0: np.ndarray, b1: np.ndarray, successes: np.ndarray, trials: np.ndarray, centre, scale) -> np.ndarray:
-    """T50 = -b0/b1 back in T units; +inf where all solved, -inf where none, nan for a rising curve."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t50 = centre + scale * (-b0 / b1)
-    total = successes.sum(1)
-    t50 = np.where(b1 < 0, t50, np.nan)  # success that does not fall with T has no memory length
-    t50 = np.where(total == trials.sum(), np.inf, t50)
-    return np.where(total == 0, -np.inf, t50)
-
-
-def _percentile(values: np.ndarray, q: float) -> float:
-    """An order statistic (no interpolation, so +-inf replicates stay meaningful)."""
-    ordered = np.sort(values)
-    return float(ordered[min(len(ordered) - 1, max(0, math.floor(q * len(ordered))))])
-
-
 def _runs(seq_len, solved, seed) -> tuple[np.ndarray, np.ndarray]:
     """Validated (lengths, outcomes), a (T, seed) pair seen twice counted once."""
     lengths = np.asarray(seq_len, dtype=float).ravel()
@@ -135,78 +181,51 @@ def _runs(seq_len, solved, seed) -> tuple[np.ndarray, np.ndarray]:
     return lengths, outcome
 
 
-def _fit(lengths: np.ndarray, outcome: np.ndarray, n_boot: int, rng, t_range) -> tuple[T50Estimate, np.ndarray]:
-    """The estimate and its bootstrap replicates (+-inf where a resample solved all or none)."""
+def _fit(lengths: np.ndarray, outcome: np.ndarray, t_range) -> tuple[T50Estimate, T50Posterior | None]:
+    """The estimate and the posterior it came from (None when censored or not estimable)."""
     common = {"tested_min": int(lengths.min()), "tested_max": int(lengths.max()), "n": int(lengths.size)}
-    nothing = np.empty(0)
     if outcome.all():
-        return T50Estimate(None, None, None, ABOVE, **common), nothing
+        return T50Estimate(None, None, None, ABOVE, **common), None
     if not outcome.any():
-        return T50Estimate(None, None, None, BELOW, **common), nothing
-    unique_t, index = np.unique(lengths, return_inverse=True)
-    trials = np.bincount(index, minlength=len(unique_t)).astype(float)
-    successes = np.bincount(index, weights=outcome, minlength=len(unique_t))
-    if len(unique_t) == 1:
-        return T50Estimate(None, None, None, NONE, **common, note="one length tested: no curve to fit"), nothing
-
-    centre = float(lengths.mean())
-    scale = float(lengths.std()) or 1.0
-    z = (unique_t - centre) / scale
-    generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    boot = generator.binomial(trials.astype(int), successes / trials, size=(n_boot, len(unique_t))).astype(float)
-    all_successes = np.vstack([successes, boot])
-    b0, b1 = _logistic_fits(z, trials, all_successes)
-    t50s = _t50_of(b0, b1, all_successes, trials, centre, scale)
-    point, replicates = t50s[0], t50s[1:]
-    if not np.isfinite(point):
-        return T50Estimate(None, None, None, NONE, **common, note="success does not fall with T: no T50"), nothing
-    # a resample whose curve rises with T has no T50 to contribute: dropped
-    replicates = replicates[~np.isnan(replicates)]
-    low, high = _percentile(replicates, 0.025), _percentile(replicates, 0.975)
-    longest_solved, shortest_failed = lengths[outcome].max(), lengths[~outcome].min()
-    if longest_solved < shortest_failed:
-        # Complete separation: the data say only that T50 lies between these two lengths, and every
-        # resample is the same data. The ridge-damped slope can put -b0/b1 outside that gap when
-        # the tested lengths are spread unevenly (5..17 solved, 20..100 failed gave 20.7): keep it in.
-        point = float(np.clip(point, longest_solved, shortest_failed))
-        replicates = np.clip(replicates, longest_solved, shortest_failed)
-        low, high = float(longest_solved), float(shortest_failed)
-    # Resampling runs cannot change a length where all (or no) runs solved, so a clean boundary
-    # between two tested lengths would get a zero-width interval; T50 is only known to lie between
-    # them, so the interval reaches the adjacent tested length on each such side.
-    below, above = unique_t <= point, unique_t >= point
-    if below.any() and successes[below][-1] == trials[below][-1]:
-        low = min(low, float(unique_t[below][-1]))
-    if above.any() and successes[above][0] == 0:
-        high = max(high, float(unique_t[above][0]))
+        return T50Estimate(None, None, None, BELOW, **common), None
+    if np.unique(lengths).size == 1:
+        return T50Estimate(None, None, None, NONE, **common, note="one length tested: no curve to fit"), None
+    if not _falls_with_t(lengths, outcome):
+        return T50Estimate(None, None, None, NONE, **common, note="success does not fall with T: no T50"), None
+    posterior = t50_posterior(lengths, outcome)
+    point, low, high = (float(v) for v in posterior.quantile([0.5, TAIL, 1 - TAIL]))
     if t_range is not None:
         lo, hi = float(t_range[0]), float(t_range[1])
         point, low, high = (float(np.clip(v, lo, hi)) for v in (point, low, high))
-        replicates = np.clip(replicates, lo, hi)
-    note = ""
-    if not common["tested_min"] <= point <= common["tested_max"]:
-        note = f"extrapolated beyond the tested lengths {common['tested_min']}..{common['tested_max']}"
-    curve = {"intercept": float(b0[0] - b1[0] * centre / scale), "slope": float(b1[0] / scale)}
-    return T50Estimate(float(point), low, high, NONE, **common, note=note, **curve), replicates
+    cell = (posterior.high - posterior.low) / T50_CELLS
+    ends = []
+    if low <= posterior.low + EDGE_CELLS * cell:
+        ends.append(f"T50 may be below {common['tested_min']}")
+    if high >= posterior.high - EDGE_CELLS * cell:
+        ends.append(f"T50 may be above {common['tested_max']}")
+    note = f"interval reaches the tested end: {', '.join(ends)}" if ends else ""
+    slope = float(np.exp(np.sum(np.log(posterior.slope) * posterior.slope_mass)))  # posterior geometric mean
+    curve = {"intercept": slope * point, "slope": -slope}
+    return T50Estimate(point, low, high, NONE, **common, note=note, **curve), posterior
 
 
-def fit_t50(seq_len, solved, seed=None, *, n_boot: int = 1000, rng=0, t_range=None) -> T50Estimate:
-    """Memory length: fit P(solved | T) as a logistic curve in T and return T50 = -b0/b1.
+def fit_t50(seq_len, solved, seed=None, *, t_range=None) -> T50Estimate:
+    """Memory length: T50, the length at which half the runs solve, with its interval.
 
     seq_len, solved (bool) and seed are equal-length array-likes, one entry per run. When seeds
     are given, a (T, seed) pair seen twice is one run (the first is kept, a warning is logged).
-    The 95% interval is the percentile bootstrap (Efron 1979) resampling runs within each T,
-    i.e. drawing each T's solved count from Binomial(n_T, k_T / n_T). `rng` seeds the bootstrap
-    (an int or a numpy Generator). `t_range=(lo, hi)` clips the estimate and interval ends to the
-    lengths a T50 may take (e.g. a search's bounds); by default nothing is clipped.
+    T50 is the posterior median of the grid posterior (`t50_posterior`) and the interval its central
+    CREDIBLE_MASS credible interval, whose coverage the calibration study measured. Both stay
+    within the tested lengths. `t_range=(lo, hi)` clips the estimate and interval ends to the lengths
+    a T50 may take (e.g. a search's bounds); by default nothing is clipped.
     """
     lengths, outcome = _runs(seq_len, solved, seed)
-    return _fit(lengths, outcome, n_boot, rng, t_range)[0]
+    return _fit(lengths, outcome, t_range)[0]
 
 
 @dataclass(frozen=True)
 class Difference:
-    """An estimated difference with its 95% bootstrap interval."""
+    """An estimated difference with its interval."""
 
     estimate: float
     ci_low: float
@@ -217,24 +236,32 @@ class Difference:
         return self.ci_low > 0 or self.ci_high < 0
 
 
-def t50_difference(seq_len_a, solved_a, seq_len_b, solved_b, *, n_boot: int = 1000, rng=0) -> Difference | None:
-    """T50(a) - T50(b) with a percentile interval from independent resamples of each model's runs.
+def t50_difference(seq_len_a, solved_a, seq_len_b, solved_b) -> Difference | None:
+    """T50(a) - T50(b): the difference of the point estimates, and the central CREDIBLE_MASS interval
+    of the difference of the two grid posteriors taken as independent.
 
-    None unless both T50 are estimable (neither censored nor undefined). Independent resampling
-    ignores that both models saw the same seeds, which can only widen the interval.
+    None unless both T50 are estimable (neither censored nor undefined). Runs of the two models that
+    share a seed may be correlated; independence is assumed, as for the runs of one model.
     """
-    generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    a, reps_a = _fit(*_runs(seq_len_a, solved_a, None), n_boot, generator, None)
-    b, reps_b = _fit(*_runs(seq_len_b, solved_b, None), n_boot, generator, None)
-    if a.t50 is None or b.t50 is None:
+    a, post_a = _fit(*_runs(seq_len_a, solved_a, None), None)
+    b, post_b = _fit(*_runs(seq_len_b, solved_b, None), None)
+    if post_a is None or post_b is None:
         return None
-    size = min(len(reps_a), len(reps_b))
-    with np.errstate(invalid="ignore"):
-        diffs = reps_a[:size] - reps_b[:size]
-    diffs = diffs[~np.isnan(diffs)]
-    if not diffs.size:
-        return None
-    return Difference(a.t50 - b.t50, _percentile(diffs, 0.025), _percentile(diffs, 0.975))
+    low, high = difference_interval(post_a, post_b)
+    return Difference(a.t50 - b.t50, low, high)
+
+
+def difference_interval(a: T50Posterior, b: T50Posterior) -> tuple[float, float]:
+    """The central CREDIBLE_MASS interval of T50(a) - T50(b), the posteriors taken as independent."""
+    # thin each marginal to 200 cells (pairs: 40,000) by merging neighbours; then the exact mixture
+    merge = max(1, T50_CELLS // 200)
+    ta, ma = a.t50.reshape(-1, merge).mean(1), a.t50_mass.reshape(-1, merge).sum(1)
+    tb, mb = b.t50.reshape(-1, merge).mean(1), b.t50_mass.reshape(-1, merge).sum(1)
+    diffs = (ta[:, None] - tb[None, :]).ravel()
+    mass = (ma[:, None] * mb[None, :]).ravel()
+    order = np.argsort(diffs, kind="stable")
+    low, high = np.interp([TAIL, 1 - TAIL], np.cumsum(mass[order]), diffs[order])
+    return float(low), float(high)
 
 
 def bootstrap_mean_interval(values, *, n_boot: int = 2000, rng=0) -> tuple[float, float]:
@@ -282,3 +309,12 @@ def paired_effect(a, b, *, n_boot: int = 2000, rng=0) -> PairedEffect:
     if n >= MIN_PAIRS_FOR_A_TEST:
         p_value = 1.0 if not np.any(diffs) else float(wilcoxon(diffs).pvalue)
     return PairedEffect(float(diffs.mean()), low, high, p_better, n, p_value)
+
+
+#: what the report says its T50 interval is, and its measured coverage (docs/ANALYSIS.md)
+METHOD_NOTE = (
+    "a logistic curve of solved against T over every counted run; T50 is its posterior median and the interval "
+    "the central 97.5% credible interval of a grid posterior (T50 uniform over the tested lengths, slope "
+    "log-uniform on 0.05-30 per unit T, runs independent), a wider credible level chosen because it measured "
+    "the coverage docs/ANALYSIS.md gives for simulated sweeps (`python -m multirun_analysis.calibration`)."
+)

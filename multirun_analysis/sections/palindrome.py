@@ -2,7 +2,7 @@
 
 A run *solves* its length T when its final held-out accuracy reaches the threshold. Per model and T:
 the success rate k/n with a Wilson interval; per model: T50, the length half the runs solve, from a
-logistic fit with a bootstrap interval (or the censored answer); per T: the paired effect of one
+logistic curve with a calibrated interval (or the censored answer); per T: the paired effect of one
 model against another over seeds. The verdict says only what these intervals support.
 """
 
@@ -119,8 +119,7 @@ def memory_lengths(runs: pd.DataFrame, keys: list[str], options: Options) -> tup
     counted = df[df["_counted"]] if len(df) else df
     for group in groups(counted, [*keys, "model"]) if len(counted) else []:
         cell = select(counted, [*keys, "model"], group)
-        estimate = stats.fit_t50(cell["seq_len"].astype(float), cell["_solved"], cell["seed"].astype(float),
-                                 n_boot=options.n_boot, rng=0)  # fmt: skip
+        estimate = stats.fit_t50(cell["seq_len"].astype(float), cell["_solved"], cell["seed"].astype(float))
         estimates[group] = estimate
         records.append(dict(zip([*keys, "model"], group), t50=estimate.t50, ci_low=estimate.ci_low,
                             ci_high=estimate.ci_high, censored=estimate.censored, tested_min=estimate.tested_min,
@@ -179,7 +178,7 @@ def t50_differences(runs: pd.DataFrame, keys: list[str], estimates: dict, option
             cell = select(df[df["_counted"]], keys, group)
             ra, rb = cell[cell["model"] == a], cell[cell["model"] == b]
             diff = stats.t50_difference(ra["seq_len"].astype(float), ra["_solved"], rb["seq_len"].astype(float),
-                                        rb["_solved"], n_boot=options.n_boot)  # fmt: skip
+                                        rb["_solved"])  # fmt: skip
             if diff is not None:
                 records.append(dict(zip(keys, group), model_a=a, model_b=b, difference=diff.estimate,
                                     ci_low=diff.ci_low, ci_high=diff.ci_high))  # fmt: skip
@@ -434,8 +433,8 @@ def build(data, options: Options) -> SectionResult | None:
         doc.heading("Memory length (T50)", 3)
         doc.paragraph(
             f"T50 is the length at which half the runs solve T (final held-out accuracy >= {options.threshold:g}): "
-            "a logistic fit of solved against T over every counted run, with a 95% bootstrap interval "
-            "(runs resampled within each T). A censored answer (`T50 > 30`) means every tested length was "
+            + stats.METHOD_NOTE
+            + " A censored answer (`T50 > 30`) means every tested length was "
             f"solved (or none was). Counted: {counted} runs (`--completed-only` counts completed runs only)."
             + (f" {pending} planned job(s) not started yet are not counted." if pending else "")
         )

@@ -26,7 +26,7 @@ def test_the_memory_sweeper_config_and_its_defaults(cfg_factory):
     sweeper = cfg.hydra.sweeper
     assert sweeper._target_ == SWEEPERS["memory_length"]
     assert list(sweeper.models) == ["rnn", "lstm"]
-    assert (sweeper.t_min, sweeper.t_max, sweeper.target_width) == (5, 100, 5.0)
+    assert (sweeper.t_min, sweeper.t_max, sweeper.budget, sweeper.target_width) == (5, 100, 100, 10.0)
     assert sweeper.threshold is None and sweeper.dry_run is False  # None: the task spec's threshold
     cfg = cfg_factory(
         ["hydra/sweeper=memory_length", "hydra.sweeper.models=[rnn,gru,lstm]", "hydra.sweeper.budget=60"],

@@ -79,14 +79,37 @@ def test_a_sharp_boundary_lies_inside_a_narrow_interval(t0):
     estimate = state.estimate
     assert estimate.ci_low <= t0 <= estimate.ci_high
     assert estimate.ci_high - estimate.ci_low < settings.target_width
-    assert len(observations) <= 20  # a sharp boundary is cheap: gallop, a few bisections, 3 seeds either side
-    # the lengths either side of the boundary have CONFIRM_SEEDS runs each
-    below, above = math.floor(estimate.ci_low), math.ceil(estimate.ci_high)
-    assert sum(1 for o in observations if o.seq_len in (below, above)) >= 2 * CONFIRM_SEEDS
+    assert len(observations) <= 25  # a sharp boundary is cheap: gallop, a few bisections, a few seeds either side
+
+
+def test_a_shallow_boundary_stops_on_the_budget_and_says_how_far_it_is():
+    """The RNN's boundary (slope 0.26 per unit T) cannot reach width 5 in 30 jobs: the search says so,
+    with the interval it has and a budget that would continue it."""
+    settings = Settings(models=("m",), budget=30, target_width=5)
+    model = {"m": noisy(22.0, 1 / 0.26, salt=0)}
+    first, observations, states = run(settings, model)
+    state, estimate = states["m"], states["m"].estimate
+    assert len(observations) == 30 and not state.done
+    assert f"interval [{estimate.ci_low:.1f}, {estimate.ci_high:.1f}] is {estimate.width:.1f} wide" in state.why
+    assert "wider than the target 5" in state.why
+    more = search.more_jobs_needed(state, settings)
+    assert more > 0 and f"about {more} more jobs would reach it (hydra.sweeper.budget={30 + more}" in state.why
+    # the budget it names continues the same search to a narrower interval
+    _, _, continued = run(Settings(models=("m",), budget=30 + more, target_width=5), model, known=first.known)
+    assert continued["m"].estimate.width < estimate.width
+
+
+def test_refinement_probes_where_the_fitted_success_is_a_quarter_and_three_quarters():
+    class Fitted:  # P(solved | T) = 1 / (1 + exp(0.5 (T - 20))): 0.75 at T = 17.8, 0.25 at T = 22.2
+        t50, slope = 20.0, -0.5
+
+    assert search.refine_lengths(Fitted(), None, None, Settings()) == [17, 23]
+    Fitted.slope = -30.0  # a step: the lengths either side of it
+    assert search.refine_lengths(Fitted(), None, None, Settings()) == [19, 21]
 
 
 def test_two_models_with_noisy_boundaries_are_found_within_the_budget():
-    settings = Settings()  # the preset's: rnn and lstm, T in [5, 100], 40 jobs, width 5
+    settings = Settings()  # the preset's: rnn and lstm, T in [5, 100], 100 jobs, width 10
     for salt in range(4):
         models = {"rnn": noisy(16.3, 1.0, salt), "lstm": noisy(58.7, 1.0, salt + 100)}
         sim, observations, states = run(settings, models)
@@ -222,4 +245,4 @@ def test_the_rules_and_the_grid_it_replaces():
     assert search.grid_jobs(settings) == 120  # range(5, 101, 5) x 3 seeds x 2 models
     text = search.rules(settings)
     assert "gallop T = 5, 10, 20, 40, 80, 100" in text
-    assert "at most 40 jobs" in text and "120 jobs" in text
+    assert f"at most {search.DEFAULT_BUDGET} jobs" in text and "120 jobs" in text

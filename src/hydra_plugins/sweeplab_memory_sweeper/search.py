@@ -5,14 +5,15 @@ For each model the search looks for T50, the palindrome length at which half the
 1. gallop: round 1 probes t_min, 2 t_min, 4 t_min, ... and t_max (continued while every length is solved);
 2. bisect (integer T) between the longest length solved and the shortest length failed (by majority
    over seeds) while they are `target_width` or more apart;
-3. refine: add seeds at round(T50) and `target_width // 2` either side of it (and at the tested lengths
-   next to T50 until each has CONFIRM_SEEDS runs: with one run per length the bootstrap cannot vary
-   anything, so the interval would look narrower than it is) until the 95% interval
-   of T50 (multirun_analysis.stats.fit_t50) is narrower than `target_width`.
+3. refine: add seeds where the fitted curve is at 0.25 and 0.75 (T50 -+ ln 3 / slope), the two
+   lengths whose runs shrink T50's interval most for a logistic of unknown slope, until T50's
+   interval (multirun_analysis.stats.fit_t50: a grid posterior whose coverage the calibration study
+   measured, docs/ANALYSIS.md) is narrower than `target_width`.
 
 A model is done when its interval is narrower than `target_width`, or when it is censored: every
 length solved up to t_max ("above t_max") or none down to t_min ("below t_min"), each confirmed by
-CONFIRM_SEEDS seeds at that end. The whole search stops at `budget` jobs. Every decision is a
+CONFIRM_SEEDS seeds at that end. The whole search stops at `budget` jobs; a model not done then says
+how wide its interval still is and about how many more jobs would reach the target. Every decision is a
 function of the observations only, so replaying the same results reproduces the same probes: that is
 how a rerun resumes.
 """
@@ -26,6 +27,13 @@ from typing import Any
 CONFIRM_SEEDS = 3
 #: the grid the search is compared with: seq_len=range(t_min, t_max + 1, GRID_STEP) x GRID_SEEDS seeds
 GRID_STEP, GRID_SEEDS = 5, 3
+#: the default pair, measured together (docs/ANALYSIS.md): at the RNN's shallow boundary (slope 0.26
+#: per unit T) a one-model search reaches width 10 with 50 jobs in 29 of 30 simulated searches; width
+#: 5 takes about 80 jobs per model there, more than two models' 100
+DEFAULT_BUDGET, DEFAULT_TARGET_WIDTH = 100, 10.0
+#: the refinement probes where the fitted success is this and 1 - this: where runs narrow T50's
+#: interval most for a logistic whose slope is not known either (measured: docs/ANALYSIS.md)
+REFINE_SUCCESS = 0.25
 
 
 @dataclass(frozen=True)
@@ -34,8 +42,8 @@ class Settings:
     t_min: int = 5
     t_max: int = 100
     seeds_per_probe: int = 1
-    budget: int = 40  # jobs in all; 40 is a third of the grid's 120 jobs for two models
-    target_width: float = 5.0
+    budget: int = DEFAULT_BUDGET  # jobs in all models together
+    target_width: float = DEFAULT_TARGET_WIDTH
 
     def problems(self) -> list[str]:
         """What is wrong with these settings (empty when they are usable)."""
@@ -85,9 +93,10 @@ class ModelState:
     why: str  # why it is done, or what the next probes are for
     probes: tuple[Probe, ...] = field(default=())  # wanted next (before the budget is applied)
     runs: int = 0
+    lengths: tuple[int, ...] = field(default=())  # the length of each run seen
 
 
-Fit = Callable[..., Any]  # fit_t50(seq_len, solved, seed, *, n_boot, rng, t_range) -> T50Estimate
+Fit = Callable[..., Any]  # fit_t50(seq_len, solved, seed, *, t_range) -> T50Estimate
 
 
 def default_fit() -> Fit:
@@ -114,8 +123,35 @@ def plan_round(
     left = settings.budget - len(observations)
     probes = _within_budget([list(s.probes) for s in states], left)
     if not probes:
-        states = [s if s.done else _replace(s, why=f"budget of {settings.budget} jobs spent") for s in states]
+        states = [s if s.done else _replace(s, why=budget_spent(s, settings)) for s in states]
     return probes, states
+
+
+def budget_spent(state: ModelState, settings: Settings) -> str:
+    """The honest end state of a model the budget stopped: how wide, and about how many more jobs."""
+    width = interval_width(state.estimate)
+    spent = f"budget of {settings.budget} jobs spent"
+    if not math.isfinite(width):
+        return f"{spent} before T50 had an interval"
+    more = more_jobs_needed(state, settings)
+    return (
+        f"{spent}: interval [{state.estimate.ci_low:.1f}, {state.estimate.ci_high:.1f}] is {width:.1f} wide, "
+        f"wider than the target {settings.target_width:g}; about {more} more jobs would reach it "
+        f"(hydra.sweeper.budget={settings.budget + more} continues this search)"
+    )
+
+
+def more_jobs_needed(state: ModelState, settings: Settings) -> int:
+    """About how many more runs near the boundary bring the interval to the target width.
+
+    A rough rule: the width shrinks as 1 / sqrt(runs near the boundary), counting the runs whose
+    lengths lie within the interval widened by half its width on each side (at least 2)."""
+    estimate = state.estimate
+    width = interval_width(estimate)
+    if width < settings.target_width:
+        return 0
+    near = max(2, sum(1 for t in state.lengths if estimate.ci_low - width / 2 <= t <= estimate.ci_high + width / 2))
+    return max(1, math.ceil(near * ((width / settings.target_width) ** 2 - 1)))
 
 
 def next_probes(settings: Settings, observations: Sequence[Observation], fit: Fit | None = None) -> list[Probe]:
@@ -161,14 +197,9 @@ def _model_state(settings: Settings, model: str, seen: list[Observation], fit: F
         return ModelState(model, None, False, "gallop", tuple(probes))
 
     estimate = fit(
-        [o.seq_len for o in seen],
-        [o.solved for o in seen],
-        [o.seed for o in seen],
-        n_boot=1000,
-        rng=0,
-        t_range=(s.t_min, s.t_max),
+        [o.seq_len for o in seen], [o.solved for o in seen], [o.seed for o in seen], t_range=(s.t_min, s.t_max)
     )
-    common = {"model": model, "estimate": estimate, "runs": len(seen)}
+    common = {"model": model, "estimate": estimate, "runs": len(seen), "lengths": tuple(o.seq_len for o in seen)}
     lengths = sorted({o.seq_len for o in seen})
     if estimate.censored == "above":
         if lengths[-1] < s.t_max:
@@ -187,9 +218,8 @@ def _model_state(settings: Settings, model: str, seen: list[Observation], fit: F
         return _confirm(settings, seen, common, s.t_min, "below", f"no length down to t_min={s.t_min} solved")
 
     width = interval_width(estimate)
-    thin = _thin_neighbours(estimate, seen)
-    if width < s.target_width and not thin:
-        return ModelState(**common, done=True, why=f"95% interval {width:.1f} wide, narrower than {s.target_width:g}")
+    if width < s.target_width:
+        return ModelState(**common, done=True, why=f"interval {width:.1f} wide, narrower than {s.target_width:g}")
 
     lo, hi = bracket(seen)
     if lo is not None and hi is not None and hi - lo >= max(2, s.target_width):
@@ -199,34 +229,22 @@ def _model_state(settings: Settings, model: str, seen: list[Observation], fit: F
             **common, done=False, why=why, probes=tuple(_seeded(model, [mid], seen, s.seeds_per_probe, why))
         )
 
-    if width < s.target_width:  # narrow enough, but only once the lengths next to T50 have their runs
-        lengths = thin
-        why = f"refine: T50 {describe(estimate)}; T={', '.join(map(str, thin))} next to it need {CONFIRM_SEEDS} runs"
-    else:  # the thin neighbours first (the stopping rule waits for them), then T50 itself, then its sides
-        centre, half = _centre(estimate, lo, hi, s), refine_step(s)
-        wanted = (*thin, centre, centre - half, centre + half)
-        lengths = list(dict.fromkeys(min(s.t_max, max(s.t_min, t)) for t in wanted))
-        why = f"refine: T50 {describe(estimate)}, interval {width:.1f} wide, target < {s.target_width:g}"
+    lengths = refine_lengths(estimate, lo, hi, s)
+    why = f"refine: T50 {describe(estimate)}, interval {width:.1f} wide, target < {s.target_width:g}"
     return ModelState(
         **common, done=False, why=why, probes=tuple(_seeded(model, lengths, seen, s.seeds_per_probe, why))
     )
 
 
-def _thin_neighbours(estimate: Any, seen: list[Observation]) -> list[int]:
-    """The tested lengths on either side of T50 that have fewer than CONFIRM_SEEDS runs.
-
-    With one run per length the bootstrap cannot vary anything, so an interval from such lengths
-    looks narrow without being so: the lengths next to T50 need seeds of their own."""
-    if estimate.t50 is None or not math.isfinite(estimate.t50):
-        return []
-    counts: dict[int, int] = {}
-    for o in seen:
-        counts[o.seq_len] = counts.get(o.seq_len, 0) + 1
-    below = [t for t in counts if t <= estimate.t50]
-    above = [t for t in counts if t >= estimate.t50]
-    near = {max(below)} if below else set()
-    near |= {min(above)} if above else set()
-    return sorted(t for t in near if counts[t] < CONFIRM_SEEDS)
+def refine_lengths(estimate: Any, lo: int | None, hi: int | None, s: Settings) -> list[int]:
+    """The integer lengths where the fitted curve is at REFINE_SUCCESS and 1 - REFINE_SUCCESS."""
+    centre = estimate.t50 if estimate.t50 is not None and math.isfinite(estimate.t50) else _centre(estimate, lo, hi, s)
+    slope = abs(estimate.slope) if getattr(estimate, "slope", None) else 0.0
+    # P = 1 / (1 + exp(slope (T - T50))) is p at T = T50 -+ ln((1 - p) / p) / slope
+    half = math.log((1 - REFINE_SUCCESS) / REFINE_SUCCESS) / slope if slope > 0 else float(s.t_max - s.t_min)
+    half = min(max(half, 1.0), float(s.t_max - s.t_min))
+    wanted = (math.floor(centre - half), math.ceil(centre + half))
+    return list(dict.fromkeys(min(s.t_max, max(s.t_min, t)) for t in wanted))
 
 
 def _confirm(settings: Settings, seen: list[Observation], common: dict, t: int, side: str, claim: str) -> ModelState:
@@ -266,11 +284,6 @@ def _centre(estimate: Any, lo: int | None, hi: int | None, s: Settings) -> int:
         return round(estimate.t50)
     known = [t for t in (lo, hi) if t is not None]
     return round(sum(known) / len(known)) if known else s.t_min
-
-
-def refine_step(settings: Settings) -> int:
-    """How far either side of T50 the refinement probes: half the target width (at least 1)."""
-    return max(1, int(settings.target_width // 2))
 
 
 def interval_width(estimate: Any) -> float:
@@ -320,8 +333,9 @@ def rules(settings: Settings) -> str:
         f"  round 1: gallop T = {gallop} ({s.seeds_per_probe} seed(s) each);",
         "  then bisect (integer T) between the longest T solved and the shortest T failed (majority over seeds)",
         f"    while they are {max(2, s.target_width):g} or more apart;",
-        f"  then add {s.seeds_per_probe} seed(s) at round(T50) and +-{refine_step(s)}, and at the tested lengths",
-        f"    next to T50 until they have {CONFIRM_SEEDS} runs, until T50's 95% interval is < {s.target_width:g} wide;",
+        f"  then add {s.seeds_per_probe} seed(s) where the fitted success is {REFINE_SUCCESS:g} and "
+        f"{1 - REFINE_SUCCESS:g},",
+        f"    until T50's interval (calibrated to cover 95%) is < {s.target_width:g} wide;",
         f"  'above t_max' / 'below t_min' once {CONFIRM_SEEDS} seeds at that end agree;",
         "  a failed or diverged job counts as not solved;",
         f"  at most {s.budget} jobs in all (the grid {grid}: {grid_jobs(s)} jobs).",

@@ -58,8 +58,8 @@ class MemoryLengthSweeperConf:
     t_min: int = 5
     t_max: int = 100
     seeds_per_probe: int = 1  # seeds per length in round 1 and per bisection / refinement probe
-    budget: int = 40  # jobs in all (the grid range(5, 101, 5) x 3 seeds x 2 models is 120)
-    target_width: float = 5.0  # stop a model once the 95% interval of its T50 is narrower than this
+    budget: int = search.DEFAULT_BUDGET  # jobs in all (the grid range(5, 101, 5) x 3 seeds x 2 models is 120)
+    target_width: float = search.DEFAULT_TARGET_WIDTH  # stop a model once T50's interval is narrower than this
     threshold: float | None = None  # the solved rule's threshold (None: the task spec's, 0.99 for the palindrome)
     params: dict[str, str] | None = None  # fixed overrides for every job, e.g. {trainer.steps: 2000}
     dry_run: bool = False  # log the rules and the next round; launch nothing
