@@ -65,30 +65,6 @@ def find_sweeps(paths: list[str | os.PathLike]) -> list[Path]:
     return list(unique.values())
 
 
-def _job_num(path: Path) -> int | None:
-    return int(path.name) if path.name.isdigit() else None
-
-
-def job_dirs(sweep: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """(the job dirs of a sweep in job-number order, [(dir, why)] of those that could not be read).
-
-    A job dir is a child named by a number, or one holding `.hydra/`, summary.json or metrics.csv.
-    """
-    jobs, unreadable = [], []
-    for child in sorted(sweep.iterdir()):
-        try:
-            if not child.is_dir() or child.name.startswith("."):
-                continue
-            names = set(os.listdir(child))  # raises for a dir without read permission
-        except OSError as exc:
-            unreadable.append((child, f"unreadable ({exc.strerror or type(exc).__name__})"))
-            continue
-        if child.name.isdigit() or names & {".hydra", contract.SUMMARY_FILE, contract.METRICS_FILE}:
-            jobs.append(child)
-    jobs.sort(key=lambda p: (_job_num(p) is None, _job_num(p) or 0, p.name))
-    return jobs, unreadable
-
-
 def why_not(path: Path) -> str:
     """Why `path` holds no sweep, in words that say what to give instead."""
     if not path.exists():

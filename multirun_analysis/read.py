@@ -156,29 +156,3 @@ def override_values(overrides: list[str]) -> dict[str, Any]:
             continue
         values[GROUP_NAME_KEYS.get(key, key)] = override.value()
     return values
-
-
-def expand_sweep(overrides: list[str]) -> list[list[str]] | None:
-    """The jobs of a grid sweep, in Hydra's order (its basic sweeper's product), or None if unparsable.
-
-    `overrides` are the sweeper params followed by the command-line task overrides; a later
-    override of a key replaces an earlier one, as in Hydra's BasicSweeper.split_arguments.
-    """
-    try:
-        parsed = _parser().parse_overrides([str(o) for o in overrides])
-    except Exception:  # noqa: BLE001
-        return None
-    per_key: dict[str, list[str]] = {}
-    for override in parsed:
-        key = override.get_key_element()
-        if override.is_sweep_override():
-            try:
-                per_key[key] = [f"{key}={value}" for value in override.sweep_string_iterator()]
-            except Exception:  # noqa: BLE001 -- interval sweeps have no finite list of jobs
-                return None
-        else:
-            per_key[key] = [f"{key}={override.get_value_element_as_str()}"]
-    jobs: list[list[str]] = [[]]
-    for choices in per_key.values():
-        jobs = [[*job, choice] for job in jobs for choice in choices]
-    return jobs

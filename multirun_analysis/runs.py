@@ -23,15 +23,15 @@ from typing import Any
 
 import pandas as pd
 
-from sweeplab import contract
+from sweeplab import contract, sweeps
 
 from . import discover, read
 
 log = logging.getLogger(__name__)
 
-MISSING = "missing"  # a job dir without summary.json (nor error.txt): started and killed, or not yet written
+MISSING = sweeps.MISSING  # a job dir without summary.json (nor error.txt): started and killed, or not yet written
 CORRUPT = "corrupt"  # summary.json unreadable
-PENDING = "pending"  # planned by the sweep, no job dir yet
+PENDING = sweeps.PENDING  # planned by the sweep, no job dir yet
 UNFINISHED = (contract.RUNNING, MISSING, PENDING)
 
 ID_COLUMNS = ("sweep", "job", "job_num", "status", "task", "model", "seq_len", "seed")
@@ -55,9 +55,6 @@ def numeric_results(tasks) -> tuple[str, ...]:
         spec = contract.task_spec(name)
         columns.update(dict.fromkeys(spec.results if spec is not None else ()))
     return tuple(columns)
-
-
-GRID_SWEEPERS = ("BasicSweeper", "SweeplabSweeper")  # sweepers whose jobs are the params' product
 
 
 @dataclass
@@ -143,7 +140,7 @@ def read_job(job_dir: Path, job_key: str) -> tuple[dict, dict, pd.DataFrame | No
     hydra_job = hydra_job if isinstance(hydra_job, dict) else {}
     job_info = hydra_job.get("job") if isinstance(hydra_job.get("job"), dict) else {}
     choices = (hydra_job.get("runtime") or {}).get("choices") if isinstance(hydra_job.get("runtime"), dict) else None
-    job_num = discover._job_num(job_dir)
+    job_num = sweeps.job_num(job_dir)
     try:
         job_num = int(job_info["num"])
     except (TypeError, KeyError, ValueError):
@@ -194,25 +191,18 @@ def read_job(job_dir: Path, job_key: str) -> tuple[dict, dict, pd.DataFrame | No
 
 # --------------------------------------------------------------------------- one sweep
 def _sweep_info(path: Path) -> tuple[Sweep, list[list[str]] | None]:
-    """The sweep's record and, for a grid sweep, the overrides of every planned job."""
+    """The sweep's record and, for a grid sweep, the overrides of every planned job (sweeplab.sweeps)."""
     sweep = Sweep(path=path)
-    data, problem = read.read_yaml(path / contract.SWEEP_CONFIG)
-    sweep.problems += [problem] if problem else []
-    hydra_cfg = data.get("hydra") if isinstance(data, dict) else None
-    if not isinstance(hydra_cfg, dict):
+    record = sweeps.read_record(path, load=read.read_yaml)
+    sweep.problems += [record.problem] if record.problem else []
+    if not record.found:
         return sweep, None
-    task = (hydra_cfg.get("overrides") or {}).get("task") if isinstance(hydra_cfg.get("overrides"), dict) else None
-    sweep.task_overrides = [str(o) for o in task or []]
-    sweeper = hydra_cfg.get("sweeper") if isinstance(hydra_cfg.get("sweeper"), dict) else {}
-    sweep.sweeper = str(sweeper.get("_target_") or "").rsplit(".", 1)[-1]
-    params = sweeper.get("params")
-    if isinstance(params, dict):
-        sweep.sweeper_params = {str(k): str(v) for k, v in params.items()}
-    sweep.sweeper_settings = {str(k): v for k, v in sweeper.items() if k not in ("_target_", "params")}
-    if sweep.sweeper and sweep.sweeper not in GRID_SWEEPERS:
+    sweep.task_overrides, sweep.sweeper = record.task_overrides, record.sweeper
+    sweep.sweeper_params, sweep.sweeper_settings = record.params, record.settings
+    if not record.grid:
         sweep.adaptive = True
         return sweep, None
-    plan = read.expand_sweep([f"{k}={v}" for k, v in sweep.sweeper_params.items()] + sweep.task_overrides)
+    plan = record.planned_jobs()
     if plan is None:
         sweep.problems.append("the swept values in multirun.yaml could not be expanded: pending jobs unknown")
     return sweep, plan
@@ -380,17 +370,17 @@ def load_sweeps(paths: list[str | os.PathLike]) -> SweepData:
     rows: list[dict] = []
     flats: list[dict] = []
     curve_parts: list[pd.DataFrame] = []
-    sweeps = []
+    read_sweeps: list[Sweep] = []
     for path, label in zip(sweep_paths, _labels(sweep_paths)):
         sweep, plan = _sweep_info(path)
         sweep.label = label
-        sweeps.append(sweep)
+        read_sweeps.append(sweep)
 
         def key_of(name: str, label=label) -> str:
             return name if len(sweep_paths) == 1 else f"{label}/{name}"
 
         found: list[dict] = []
-        dirs, sweep.unreadable = discover.job_dirs(path)
+        dirs, sweep.unreadable = sweeps.job_dirs(path)
         for job_dir in dirs:
             row, flat, metrics = read_job(job_dir, key_of(job_dir.name))
             row["sweep"] = label
@@ -415,5 +405,5 @@ def load_sweeps(paths: list[str | os.PathLike]) -> SweepData:
     curves = _curves(curve_parts)
     if len(duplicates):
         curves = curves[curves["job"].isin(runs["job"])]
-    return SweepData(sweeps=sweeps, runs=runs.reset_index(drop=True), curves=curves.reset_index(drop=True),
+    return SweepData(sweeps=read_sweeps, runs=runs.reset_index(drop=True), curves=curves.reset_index(drop=True),
                      config_columns=config_columns, duplicates=duplicates)  # fmt: skip

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import math
 import os
 import re
 import socket
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import yaml
 
+from sweeplab import sweeps
 from sweeplab.contract import (
     COMPLETED,
     DIVERGED,
@@ -38,16 +38,11 @@ from sweeplab.contract import (
     read_summary,
 )
 
-PENDING = "pending"  # a job dir without a summary yet (Hydra made it; the run has not started writing)
+PENDING = sweeps.PENDING  # here also a job dir without a summary yet (Hydra made it; the run has not started)
 #: a `running` job whose writer is provably gone (it held the dir's lock on this host, and that
 #: process has ended): killed or preempted; a rerun, or SLURM's requeue, continues it
 INTERRUPTED = "interrupted"
-#: sweepers that launch the whole Cartesian grid, so that its size is the sweep's N
-GRID_SWEEPERS = (
-    "hydra._internal.core_plugins.basic_sweeper.BasicSweeper",
-    "hydra_plugins.sweeplab_sweeper.sweeper.SweeplabSweeper",
-)
-HYDRA_DIR = Path(HYDRA_CONFIG).parent.name  # ".hydra"
+HYDRA_DIR = sweeps.HYDRA_DIR
 
 
 class NotASweep(ValueError):
@@ -107,64 +102,15 @@ class SweepStatus:
         return max(0.0, left) * seconds_per_unit / max(1, len(running))
 
 
-# --- N: the grid the sweep declared -----------------------------------------------------------------
+# --- N: the grid the sweep declared (sweeplab.sweeps) -------------------------------------------------
 def declared_jobs(sweep_dir: Path) -> int | None:
     """The number of jobs the sweep's multirun.yaml declares, or None (no file, an adaptive sweeper,
     or sweep values this reader cannot expand)."""
-    path = sweep_dir / SWEEP_CONFIG
-    try:
-        config = yaml.safe_load(path.read_text())
-        hydra = config["hydra"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError):
-        return None
-    sweeper = hydra.get("sweeper") or {}
-    if sweeper.get("_target_") not in GRID_SWEEPERS:
-        return None
-    params = sweeper.get("params") or {}
-    arguments = [f"{key}={value}" for key, value in params.items()]
-    arguments += list((hydra.get("overrides") or {}).get("task") or [])
-    return grid_size(arguments)
-
-
-def grid_size(arguments: list[str]) -> int | None:
-    """How many jobs Hydra's basic sweeper makes of these overrides (a later one replaces an earlier
-    one of the same key, as there), or None when one cannot be expanded here (e.g. glob())."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    sizes: dict[str, int] = {}
-    try:
-        for override in OverridesParser.create().parse_overrides(arguments):
-            if not override.is_sweep_override():
-                sizes[override.get_key_element()] = 1
-            elif override.is_discrete_sweep():
-                sizes[override.get_key_element()] = len(list(override.sweep_string_iterator()))
-            else:
-                return None  # an interval: only optimising sweepers take those
-    except Exception:  # noqa: BLE001 - Hydra's parser raises several kinds; any means "cannot say"
-        return None
-    return math.prod(sizes.values())
+    planned = sweeps.read_record(sweep_dir).planned_jobs()
+    return None if planned is None else len(planned)
 
 
 # --- one job dir ------------------------------------------------------------------------------------
-def find_job_dirs(sweep_dir: Path, depth: int) -> list[Path]:
-    """The dirs up to `depth` levels below the sweep dir that are jobs' (they hold .hydra/ or
-    summary.json); hidden dirs such as submitit's .submitit/ are not looked into."""
-    found = []
-    for root, dirs, files in os.walk(sweep_dir):
-        here = Path(root)
-        if here != sweep_dir and (HYDRA_DIR in dirs or SUMMARY_FILE in files):
-            found.append(here)
-            dirs[:] = []
-            continue
-        level = len(here.relative_to(sweep_dir).parts)
-        dirs[:] = [d for d in dirs if not d.startswith(".")] if level < depth else []
-    return sorted(found, key=lambda p: natural_key(str(p.relative_to(sweep_dir))))
-
-
-def natural_key(name: str) -> list:
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
-
-
 def last_metrics_row(job_dir: Path) -> dict | None:
     try:
         with open(job_dir / METRICS_FILE, newline="") as f:
@@ -284,7 +230,7 @@ def read_sweep(sweep_dir: str | os.PathLike) -> SweepStatus:
     declared = (sweep_dir / SWEEP_CONFIG).exists()
     # a sweep's subdir may nest (hydra.sweep.subdir=${model}/${seed}); without multirun.yaml only
     # the children count, so that a dir such as /tmp never reads as a sweep
-    job_dirs = find_job_dirs(sweep_dir, depth=3 if declared else 1)
+    job_dirs, _unreadable = sweeps.job_dirs(sweep_dir, depth=3 if declared else 1)
     expected = declared_jobs(sweep_dir)
     if not job_dirs and not declared:
         raise NotASweep(
