@@ -13,15 +13,13 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import OmegaConf
 
-from sweeplab.contract import SOLVED_THRESHOLD
-
 from .discover import UsageError
 
 log = logging.getLogger(__name__)
 
 
 class AnalysisCallback(Callback):
-    def __init__(self, threshold: float = SOLVED_THRESHOLD, latex: bool = False, make_plots: bool = True,
+    def __init__(self, threshold: float | None = None, latex: bool = False, make_plots: bool = True,
                  completed_only: bool = False) -> None:  # fmt: skip
         self.threshold = threshold
         self.latex = latex

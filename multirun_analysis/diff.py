@@ -25,7 +25,7 @@ from .document import Document
 from .pipeline import OutputError, check_writable
 from .runs import SweepData, load_sweeps
 from .sections import Options, label, model_sort_key, select
-from .sections import palindrome as pal
+from .sections import memory as pal
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def _flag(low: float, high: float) -> str:
 class Side:
     name: str
     data: SweepData
-    runs: pd.DataFrame  # palindrome rows with _counted/_solved/_acc
+    runs: pd.DataFrame  # palindrome rows with _counted/_solved/_score
     success: pd.DataFrame
     memory: pd.DataFrame
     estimates: dict
@@ -117,9 +117,9 @@ def compare(base_path, new_path, options: Options) -> Diff:
         where = tuple(r[k] for k in cell_keys)
         acc_b = select(base.runs[base.runs["status"].astype(str) == contract.COMPLETED], cell_keys, where)
         acc_n = select(new.runs[new.runs["status"].astype(str) == contract.COMPLETED], cell_keys, where)
-        pairs = pd.merge(acc_b[["seed", "_acc"]].dropna(), acc_n[["seed", "_acc"]].dropna(), on="seed",
+        pairs = pd.merge(acc_b[["seed", "_score"]].dropna(), acc_n[["seed", "_score"]].dropna(), on="seed",
                          suffixes=("_b", "_n")).drop_duplicates("seed")  # fmt: skip
-        effect = stats.paired_effect(pairs["_acc_n"], pairs["_acc_b"], n_boot=options.n_boot)
+        effect = stats.paired_effect(pairs["_score_n"], pairs["_score_b"], n_boot=options.n_boot)
         flag = _flag(low, high)
         if flag == NO_CLEAR_CHANGE and effect.n_pairs >= 2:
             accuracy_flag = _flag(effect.ci_low, effect.ci_high)
@@ -131,9 +131,9 @@ def compare(base_path, new_path, options: Options) -> Diff:
     cells = pal.sort_cells(pd.DataFrame(cells), keys, ["seq_len"]) if cells else pd.DataFrame()
 
     run_keys = [*cell_keys, "seed"]
-    columns = [*run_keys, "status", "_acc", "_solved", "job"]
+    columns = [*run_keys, "status", "_score", "_solved", "job"]
     per_run = pd.merge(base.runs[columns], new.runs[columns], on=run_keys, how="outer", suffixes=("_base", "_new"))
-    per_run = per_run.rename(columns={"_acc_base": "acc_base", "_acc_new": "acc_new", "_solved_base": "solved_base",
+    per_run = per_run.rename(columns={"_score_base": "acc_base", "_score_new": "acc_new", "_solved_base": "solved_base",
                                       "_solved_new": "solved_new"})  # fmt: skip
     per_run["acc_change"] = per_run["acc_new"] - per_run["acc_base"]
     per_run = pal.sort_cells(per_run, keys, ["seq_len", "seed"])

@@ -7,20 +7,18 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sweeplab import contract
-
 from . import report
 from .discover import UsageError
 from .runs import SweepData, load_sweeps
 from .sections import Options, SectionResult
 from .sections import gan as gan_section
-from .sections import palindrome as palindrome_section
+from .sections import memory as memory_section
 
 log = logging.getLogger(__name__)
 
-DEFAULT_THRESHOLD = contract.SOLVED_THRESHOLD
-#: every task's section, in report order; a section whose task has no runs contributes nothing
-SECTIONS = (palindrome_section, gan_section)
+DEFAULT_THRESHOLD = None  # each task spec's own (the palindrome: contract.SOLVED_THRESHOLD)
+#: every kind of section, in report order (memory: one per memory task); a task without runs has none
+SECTIONS = (memory_section, gan_section)
 INTERNAL_COLUMNS = ("identity", "hydra_mode")
 
 
@@ -66,7 +64,11 @@ def check_writable(out_dir: Path, chosen: bool) -> None:
 
 def compute(data: SweepData, options: Options) -> list[SectionResult]:
     """The sections of the tasks present (no files written unless options.make_plots)."""
-    return [result for module in SECTIONS if (result := module.build(data, options)) is not None]
+    results: list[SectionResult] = []
+    for module in SECTIONS:
+        built = module.build(data, options)
+        results += built if isinstance(built, list) else [built] if built is not None else []
+    return results
 
 
 def _write_tables(data: SweepData, sections: list[SectionResult], out_dir: Path, latex: bool) -> list[Path]:
@@ -89,6 +91,10 @@ def _write_tables(data: SweepData, sections: list[SectionResult], out_dir: Path,
                     written.append(tdir / f"{name}.tex")
                 except ImportError as exc:  # DataFrame.to_latex needs jinja2
                     log.warning("no LaTeX table for %s: %s", name, exc)
+    if (by_task := memory_section.across_tasks(sections)) is not None:
+        by_task.to_csv(tdir / "memory_length_by_task.csv", index=False)
+        (tdir / "memory_length_by_task.md").write_text(by_task.to_markdown(index=False) + "\n")
+        written += [tdir / "memory_length_by_task.csv", tdir / "memory_length_by_task.md"]
     if len(data.duplicates):
         data.duplicates.to_csv(tdir / "duplicates.csv", index=False)
         written.append(tdir / "duplicates.csv")
@@ -96,7 +102,7 @@ def _write_tables(data: SweepData, sections: list[SectionResult], out_dir: Path,
 
 
 def analyze(paths: list[str | os.PathLike], out: str | os.PathLike | None = None,
-            threshold: float = DEFAULT_THRESHOLD, latex: bool = False, make_plots: bool = True,
+            threshold: float | None = DEFAULT_THRESHOLD, latex: bool = False, make_plots: bool = True,
             completed_only: bool = False) -> Analysis:  # fmt: skip
     """Analyse the sweeps found under `paths` and write everything into `out` (default: the one path).
 

@@ -12,6 +12,7 @@ from sweeplab import contract
 from .document import Document
 from .runs import MISSING, PENDING, SweepData
 from .sections import Options, SectionResult, model_sort_key
+from .sections.memory import across_tasks
 
 RUN_COLUMNS = ["job", "status", "task", "model", "seq_len", "seed"]
 PROVENANCE = {"git_commit": "git commit", "git_dirty": "uncommitted changes", "sweeplab": "sweeplab",
@@ -181,7 +182,12 @@ def build(data: SweepData, sections: list[SectionResult], options: Options, tabl
 
     doc.heading("Verdict")
     if not sections:
-        doc.paragraph("No run of a task this analysis knows (palindrome, gan): nothing to compare.")
+        known = ", ".join(contract.task_specs())
+        doc.paragraph(f"No run of a task this analysis knows ({known}) with a model and a length: nothing to compare.")
+    if (by_task := across_tasks(sections)) is not None:
+        doc.paragraph("Memory length of each model on each task (T50, the length half the runs solve, with its "
+                      "interval; the tasks' sections below give the rules and the tables):")  # fmt: skip
+        doc.table(by_task)
     for section in sections:
         for sentence in section.headline:
             doc.paragraph(sentence)

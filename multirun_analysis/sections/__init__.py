@@ -1,7 +1,9 @@
 """The report's per-task sections: each turns its task's runs into tables, figures and report blocks.
 
-`SECTIONS` lists them; the pipeline runs every section whose task has runs, so no task is special:
-a new task's report is one module here with a `build(data, options) -> SectionResult | None`.
+`SECTIONS` lists them; the pipeline runs every section whose task has runs, so no task is special.
+A task whose spec declares a solved rule and a difficulty axis needs no section of its own: `memory`
+serves it. Another kind of task's report is one module here with `build(data, options)` returning
+its SectionResult(s) or None.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ MODEL_ORDER = ("rnn", "gru", "lstm", "lstm_cudnn", "lstm_triton")
 
 @dataclass(frozen=True)
 class Options:
-    threshold: float = contract.SOLVED_THRESHOLD
+    threshold: float | None = None  # the solved threshold of every task (None: each task spec's own)
     completed_only: bool = False  # count only completed runs in success rates (default: diverged/failed fail)
     make_plots: bool = True
     n_boot: int = 2000
@@ -41,6 +43,7 @@ class SectionResult:
     markdown_tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # tables/<name>.md, formatted
     figures: dict[str, Path] = field(default_factory=dict)
     body: Callable | None = None  # body(doc): the section's blocks in the report
+    memory_lengths: dict[str, str] = field(default_factory=dict)  # a memory task's model -> "T50 = 17.2 [14.8, 19.9]"
 
 
 def model_sort_key(name) -> tuple:

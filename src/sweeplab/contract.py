@@ -63,6 +63,8 @@ class Solved:
     metric: str
     threshold: float
     lower_is_better: bool = False
+    what: str = ""  # the metric in words, for the report ("held-out accuracy")
+    note: str = ""  # how to read its final values, for the report
 
     @property
     def summary_key(self) -> str:
@@ -93,6 +95,7 @@ class TaskSpec:
     maximize: bool = True  # the objective's direction
     solved: Solved | None = None  # the solved rule (for early stopping, success rates, T50)
     difficulty: str | None = None  # the config key that makes it harder (a memory task's seq_len)
+    difficulty_label: str = "length T"  # the axis in words, for the report's figures
     data: tuple[str, ...] = ()  # the conf/data options it takes (the first is its default)
     memory: str | None = None  # "module:function": parts(cfg, on_gpu) -> its sweeplab.resources.Part list
     summary_title: str = ""  # how the report names it ("the palindrome task")

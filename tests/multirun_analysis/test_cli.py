@@ -232,7 +232,7 @@ def test_presets_enable_the_callback(preset):
 
 def test_early_stopped_runs_end_in_a_marker(tmp_path):
     from multirun_analysis.runs import load_sweeps
-    from multirun_analysis.sections.palindrome_figures import EARLY_STOP_MARKER, draw_curve_grid
+    from multirun_analysis.sections.memory_figures import EARLY_STOP_MARKER, draw_curve_grid
 
     sweep = tmp_path / "sw"
     sw.write_job(sweep, 0, model="lstm", seq_len=10, final=1.0, steps=200, early_stopped_at=75)

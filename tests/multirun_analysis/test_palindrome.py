@@ -9,14 +9,15 @@ from scipy.stats import binomtest
 
 from multirun_analysis.runs import load_sweeps
 from multirun_analysis.sections import Options
-from multirun_analysis.sections import palindrome as pal
+from multirun_analysis.sections import memory as pal
+from sweeplab import contract
 from tests.helpers import analysis_sweeps as sw
 
 FAST = Options(make_plots=False, n_boot=1000)
 
 
 def _build(path, options=FAST):
-    return pal.build(load_sweeps([path]), options)
+    return pal.build_task(load_sweeps([path]), options, contract.task_spec("palindrome"))
 
 
 def _cell(table, **where):

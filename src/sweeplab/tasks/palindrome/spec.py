@@ -26,7 +26,14 @@ SPEC = TaskSpec(
         "steps": "trainer.steps",
     },
     objective="final_eval_acc",
-    solved=Solved("eval_acc", SOLVED_THRESHOLD),
+    solved=Solved(
+        "eval_acc",
+        SOLVED_THRESHOLD,
+        what="held-out accuracy",
+        note="Accuracy per run is bimodal on this task (a run solves T or stays near chance), so read it with the "
+        "success rate.",
+    ),
+    difficulty_label="palindrome length T",
     difficulty="seq_len",  # the palindrome length T
     data=("palindrome",),
     memory="sweeplab.tasks.palindrome.memory:parts",

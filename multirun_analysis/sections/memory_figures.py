@@ -1,4 +1,4 @@
-"""The palindrome section's figures.
+"""The memory section's figures.
 
 * `success_rate_plot`: the fraction of runs that solve T against T per model, Wilson 95% bands, the
   fitted logistic curve, T50 with its interval (or an arrow for a censored T50). It stands beside
@@ -59,8 +59,12 @@ def _draw_t50(ax, estimate: stats.T50Estimate, colour: str, x_range: tuple[float
 
 
 def success_rate_plot(runs: pd.DataFrame, success: pd.DataFrame, estimates: dict, keys: list[str], options: Options,
-                      path: Path) -> Path | None:  # fmt: skip
+                      path: Path, spec: contract.TaskSpec) -> Path | None:  # fmt: skip
     """Success rate against T per model; None when no run was counted."""
+    from .memory import solved_text, threshold
+
+    rule = solved_text(spec, options)
+    short = f"final {'<=' if spec.solved.lower_is_better else '>='} {threshold(spec, options):g}"
     success = success[success["n"] > 0]
     if success.empty:
         return None
@@ -101,13 +105,13 @@ def success_rate_plot(runs: pd.DataFrame, success: pd.DataFrame, estimates: dict
             ax.set_xlim(*x_range)
             ax.set_ylim(-0.04, 1.08)
             ax.set_xticks(lengths)
-            ax.set_xlabel("palindrome length T")
+            ax.set_xlabel(spec.difficulty_label)
             ax.grid(alpha=0.3)
-            ax.set_title(label(keys, combo) if combo else f"Runs solving T (final acc >= {options.threshold:g})")
+            ax.set_title(label(keys, combo) if combo else f"Runs solving T ({short})")
             ax.legend(loc="lower left", fontsize=9)
         axes[0].set_ylabel("fraction of runs that solve T")
         if combos != [()]:
-            fig.suptitle(f"Runs solving T (final held-out accuracy >= {options.threshold:g})")
+            fig.suptitle(f"Runs solving T ({rule})")
         return save(fig, path)
 
 
@@ -194,13 +198,20 @@ def draw_curve_grid(runs: pd.DataFrame, curves: pd.DataFrame, keys: list[str], m
         return fig
 
 
-def curve_figures(runs: pd.DataFrame, curves: pd.DataFrame, keys: list[str], options: Options) -> dict[str, Path]:
+def curve_figures(runs: pd.DataFrame, curves: pd.DataFrame, keys: list[str], options: Options,
+                  spec: contract.TaskSpec, prefix: str = "") -> dict[str, Path]:  # fmt: skip
+    """The solved metric's curves and, when it is not the loss, the loss curves (files named `prefix`...)."""
+    from .memory import threshold
+
+    rule, where = spec.solved, options.plots_dir
+    what = rule.what or rule.metric
     made = {
-        "Learning curves (held-out accuracy; rows T, columns model, seeds overlaid)": curve_grid(
-            runs, curves, keys, options.plots_dir / "learning_curves.png", metric="eval_acc",
-            ylabel="held-out acc.", threshold=options.threshold),
-        "Loss curves (held-out solid, training dotted; log scale)": curve_grid(
-            runs, curves, keys, options.plots_dir / "loss_curves.png", metric="eval_loss",
-            companion="train_loss", ylabel="cross-entropy", logy=True),
+        f"Learning curves ({what}; rows T, columns model, seeds overlaid)": curve_grid(
+            runs, curves, keys, where / f"{prefix}learning_curves.png", metric=rule.metric,
+            ylabel=what.replace("accuracy", "acc."), threshold=threshold(spec, options), logy=rule.lower_is_better),
     }  # fmt: skip
+    if rule.metric != "eval_loss" and "eval_loss" in spec.metric_columns:
+        made["Loss curves (held-out solid, training dotted; log scale)"] = curve_grid(
+            runs, curves, keys, where / f"{prefix}loss_curves.png", metric="eval_loss",
+            companion="train_loss", ylabel="cross-entropy", logy=True)  # fmt: skip
     return {title: p for title, p in made.items() if p is not None}

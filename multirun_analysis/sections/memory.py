@@ -1,6 +1,11 @@
-"""The palindrome section: which model remembers longer, and how sure we are (docs/ANALYSIS.md).
+"""The memory-task section: which model remembers longer, and how sure we are (docs/ANALYSIS.md).
 
-A run *solves* its length T when its final held-out accuracy reaches the threshold. Per model and T:
+It serves every task whose spec (sweeplab.contract.TaskSpec) declares a solved rule and a difficulty
+axis (the length T, `seq_len`): the palindrome, the adding problem, the copy task, and any task added
+the same way, with no section of its own. Each task present gets its own section.
+
+A run *solves* its length T when its final value of the solved metric passes the threshold (the
+palindrome: held-out accuracy >= 0.99). Per model and T:
 the success rate k/n with a Wilson interval; per model: T50, the length half the runs solve, from a
 logistic curve with a calibrated interval (or the censored answer); per T: the paired effect of one
 model against another over seeds. The verdict says only what these intervals support.
@@ -20,6 +25,8 @@ from ..runs import PENDING
 from . import Options, SectionResult, groups, label, model_sort_key, select, varying_keys
 
 PALINDROME = "palindrome"
+#: conf/config.yaml's default task: a planned job whose overrides name no task runs it
+DEFAULT_TASK = PALINDROME
 PRIMARY_KEYS = ("task", "model.name", "seq_len", "seed")
 #: a mean of (1.00 + 1.00 + 0.97) / 3 is 0.99: compare with a tolerance
 EPS = 1e-9
@@ -30,13 +37,36 @@ PAIRED_COLUMNS = ["seq_len", "model_a", "model_b", "mean_diff", "ci_low", "ci_hi
 ACCURACY_COLUMNS = ["model", "seq_len", "n", "mean", "median", "std", "ci_low", "ci_high"]
 
 
-def palindrome_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    """The palindrome rows that name their model and length."""
+def memory_specs() -> list[contract.TaskSpec]:
+    """The tasks this section serves, the palindrome first."""
+    specs = [s for s in contract.task_specs().values() if s.memory_task]
+    return sorted(specs, key=lambda s: (s.name != PALINDROME, s.name))
+
+
+def _tasks(runs: pd.DataFrame) -> pd.Series:
+    return runs["task"].astype(object).where(runs["task"].notna(), DEFAULT_TASK)
+
+
+def task_runs(runs: pd.DataFrame, task: str = PALINDROME) -> pd.DataFrame:
+    """The rows of `task` that name their model and length."""
     if runs.empty:
         return runs
-    task = runs["task"].astype(object)
-    mine = (task == PALINDROME) | task.isna()
+    mine = _tasks(runs) == task
     return runs[mine.fillna(False).astype(bool) & runs["model"].notna() & runs["seq_len"].notna()]
+
+
+palindrome_runs = task_runs  # `multirun-analysis diff` compares palindrome sweeps
+
+
+def solved_text(spec: contract.TaskSpec, options: Options) -> str:
+    """`final held-out accuracy >= 0.99`: the solved rule in words."""
+    rule = spec.solved
+    return f"final {rule.what or rule.metric} {'<=' if rule.lower_is_better else '>='} {threshold(spec, options):g}"
+
+
+def threshold(spec: contract.TaskSpec, options: Options) -> float:
+    """The task's solved threshold, or the one given on the command line (--threshold)."""
+    return spec.solved.threshold if options.threshold is None else options.threshold
 
 
 def counted_statuses(options: Options) -> tuple[str, ...]:
@@ -45,11 +75,25 @@ def counted_statuses(options: Options) -> tuple[str, ...]:
 
 
 def with_outcome(runs: pd.DataFrame, options: Options) -> pd.DataFrame:
+    """The runs with `_counted`, `_solved` and `_score` (the final value of each row's task's solved
+    metric); rows that already have them are returned as they are."""
+    if "_solved" in runs:
+        return runs
     status = runs["status"].astype(object)
     counted = status.isin(counted_statuses(options))
-    acc = pd.to_numeric(runs["final_eval_acc"], errors="coerce")
-    solved = counted & (status == contract.COMPLETED) & (acc >= options.threshold - EPS).fillna(False)
-    return runs.assign(_counted=counted.astype(bool), _solved=solved.astype(bool), _acc=acc,
+    score = pd.Series(np.nan, index=runs.index, dtype=float)
+    passed = pd.Series(False, index=runs.index, dtype=bool)
+    for name, rows in runs.groupby(_tasks(runs), sort=False) if len(runs) else []:
+        spec = contract.task_spec(name)
+        if spec is None or spec.solved is None:
+            continue
+        column = spec.solved.summary_key
+        value = pd.to_numeric(rows[column], errors="coerce") if column in rows else pd.Series(np.nan, index=rows.index)
+        limit = threshold(spec, options)
+        ok = value <= limit + EPS if spec.solved.lower_is_better else value >= limit - EPS
+        score[rows.index], passed[rows.index] = value.astype(float), ok.fillna(False).astype(bool)
+    solved = counted & (status == contract.COMPLETED) & passed
+    return runs.assign(_counted=counted.astype(bool), _solved=solved.astype(bool), _score=score,
                        seq_len=runs["seq_len"].astype("Int64"))  # fmt: skip
 
 
@@ -93,17 +137,17 @@ def accuracy(runs: pd.DataFrame, keys: list[str], options: Options) -> pd.DataFr
     df = with_outcome(runs, options) if len(runs) else runs
     if df.empty:
         return pd.DataFrame(columns=cols)
-    df = df[(df["status"].astype(object) == contract.COMPLETED) & df["_acc"].notna()]
+    df = df[(df["status"].astype(object) == contract.COMPLETED) & df["_score"].notna()]
     if df.empty:
         return pd.DataFrame(columns=cols)
     by = [*keys, "model", "seq_len"]
     table = (
         df.groupby(by, dropna=False, sort=False)
-        .agg(n=("_acc", "size"), mean=("_acc", "mean"), median=("_acc", "median"), std=("_acc", "std"))
+        .agg(n=("_score", "size"), mean=("_score", "mean"), median=("_score", "median"), std=("_score", "std"))
         .reset_index()
     )
     intervals = [
-        stats.bootstrap_mean_interval(cell["_acc"], n_boot=options.n_boot)
+        stats.bootstrap_mean_interval(cell["_score"], n_boot=options.n_boot)
         for _, cell in df.groupby(by, dropna=False, sort=False)
     ]
     table["ci_low"] = [low for low, _ in intervals]
@@ -141,16 +185,16 @@ def paired_effects(runs: pd.DataFrame, keys: list[str], options: Options) -> pd.
     df = with_outcome(runs, options) if len(runs) else runs
     if df.empty:
         return pd.DataFrame(columns=cols)
-    done = df[(df["status"].astype(object) == contract.COMPLETED) & df["_acc"].notna() & df["seed"].notna()]
+    done = df[(df["status"].astype(object) == contract.COMPLETED) & df["_score"].notna() & df["seed"].notna()]
     records = []
     for group in groups(done, [*keys, "seq_len"]) if len(done) else []:
         cell = select(done, [*keys, "seq_len"], group).drop_duplicates(["model", "seed"])
         for a, b in _pairs(list(cell["model"].unique())):
-            both = pd.merge(cell[cell["model"] == a][["seed", "_acc"]], cell[cell["model"] == b][["seed", "_acc"]],
+            both = pd.merge(cell[cell["model"] == a][["seed", "_score"]], cell[cell["model"] == b][["seed", "_score"]],
                             on="seed", suffixes=("_a", "_b"))  # fmt: skip
             if both.empty:
                 continue
-            effect = stats.paired_effect(both["_acc_a"], both["_acc_b"], n_boot=options.n_boot)
+            effect = stats.paired_effect(both["_score_a"], both["_score_b"], n_boot=options.n_boot)
             records.append(dict(zip([*keys, "seq_len"], group), model_a=a, model_b=b, mean_diff=effect.mean_diff,
                                 ci_low=effect.ci_low, ci_high=effect.ci_high, p_a_better=effect.p_a_better,
                                 n_pairs=effect.n_pairs, wilcoxon_p=effect.wilcoxon_p))  # fmt: skip
@@ -233,7 +277,7 @@ def _sentence(prefix: str, text: str) -> str:
 
 
 def verdict(group: tuple, keys: list[str], runs: pd.DataFrame, memory: pd.DataFrame, estimates: dict,
-            differences: pd.DataFrame, paired: pd.DataFrame) -> str:  # fmt: skip
+            differences: pd.DataFrame, paired: pd.DataFrame, task: str = PALINDROME, what: str = "accuracy") -> str:  # fmt: skip
     """One sentence (or two) for one value of the grouping keys."""
     prefix = f"{label(keys, group)}: " if keys else ""
     models = sorted((k[-1] for k in estimates if tuple(k[:-1]) == tuple(group)), key=model_sort_key)
@@ -243,7 +287,7 @@ def verdict(group: tuple, keys: list[str], runs: pd.DataFrame, memory: pd.DataFr
         counts = ", ".join(f"{n} {s}" for s, n in sorted(status.value_counts().items()))
         return _sentence(prefix, f"no run has completed yet ({counts}): nothing to compare.")
     if not models:
-        return _sentence(prefix, "no finished palindrome run yet: nothing to compare.")
+        return _sentence(prefix, f"no finished {task} run yet: nothing to compare.")
     failures = int((cell["_counted"] & status.isin([contract.DIVERGED, contract.FAILED])).sum())
     if failures:
         note = f" ({failures} diverged or failed run(s) counted as not solved; `--completed-only` leaves them out.)"
@@ -252,10 +296,10 @@ def verdict(group: tuple, keys: list[str], runs: pd.DataFrame, memory: pd.DataFr
     waiting = sorted(set(cell["model"].astype(str)) - set(models), key=model_sort_key)
     if waiting:
         note += f" No finished run yet: {', '.join(waiting)}."
-    return _verdict(prefix, group, keys, models, cell, memory, estimates, differences, paired) + note
+    return _verdict(prefix, group, keys, models, cell, memory, estimates, differences, paired, what) + note
 
 
-def _verdict(prefix, group, keys, models, cell, memory, estimates, differences, paired) -> str:
+def _verdict(prefix, group, keys, models, cell, memory, estimates, differences, paired, what) -> str:
     mem = select(memory, keys, group).set_index("model")
     texts = {m: f"{m} {t50_text(estimates[(*group, m)], int(mem.loc[m, 'solved']))}" for m in models}
     if len(models) == 1:
@@ -302,7 +346,7 @@ def _verdict(prefix, group, keys, models, cell, memory, estimates, differences, 
     else:
         head = "the data do not say which model remembers longer"
     text = f"{head}: " + "; ".join(texts[m] for m in models) + "."
-    return _sentence(prefix, text + _paired_text(select(paired, keys, group)) + where)
+    return _sentence(prefix, text + _paired_text(select(paired, keys, group), what) + where)
 
 
 def _diff_text(a: str, b: str, d: stats.Difference) -> str:
@@ -313,7 +357,7 @@ def _diff_text(a: str, b: str, d: stats.Difference) -> str:
 MIN_PAIRS_IN_VERDICT = 3
 
 
-def _paired_text(paired: pd.DataFrame) -> str:
+def _paired_text(paired: pd.DataFrame, what: str = "accuracy") -> str:
     """Where paired accuracies differ (the interval excludes 0, enough seeds), in a few words."""
     if paired.empty:
         return ""
@@ -324,7 +368,7 @@ def _paired_text(paired: pd.DataFrame) -> str:
     parts = [f"{r.model_a} − {r.model_b} = {r.mean_diff:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}] at T = {r.seq_len}"
              for r in clear.head(3).itertuples()]  # fmt: skip
     more = f" (and {len(clear) - 3} more in the paired table)" if len(clear) > 3 else ""
-    return " Paired by seed, the final accuracy differs: " + "; ".join(parts) + more + "."
+    return f" Paired by seed, the final {what} differs: " + "; ".join(parts) + more + "."
 
 
 # --------------------------------------------------------------------------- display tables
@@ -383,12 +427,30 @@ def grouping_keys(runs: pd.DataFrame, config_columns: list[str]) -> list[str]:
     return varying_keys(runs, config_columns, skip=PRIMARY_KEYS, within="model")
 
 
-def build(data, options: Options) -> SectionResult | None:
-    from . import palindrome_figures as figures
+def across_tasks(sections: list[SectionResult]) -> pd.DataFrame | None:
+    """task x model -> T50 [interval], when the report covers more than one memory task (else None)."""
+    rows = [{"task": s.task, **s.memory_lengths} for s in sections if s.memory_lengths]
+    if len(rows) < 2:
+        return None
+    table = pd.DataFrame(rows).set_index("task")
+    table = table[sorted(table.columns, key=model_sort_key)].fillna("not run")
+    return table.reset_index()
 
-    runs = palindrome_runs(data.runs)
+
+def build(data, options: Options) -> list[SectionResult]:
+    """One section per memory task that has runs (the palindrome first)."""
+    return [r for spec in memory_specs() if (r := build_task(data, options, spec)) is not None]
+
+
+def build_task(data, options: Options, spec: contract.TaskSpec) -> SectionResult | None:
+    from . import memory_figures as figures
+
+    runs = task_runs(data.runs, spec.name)
     if runs.empty:
         return None
+    # the palindrome's files keep their names; another task's are prefixed with its name
+    prefix = "" if spec.name == PALINDROME else f"{spec.name}_"
+    what = spec.solved.what or spec.solved.metric
     keys = grouping_keys(runs, data.config_columns)
     success = success_rates(runs, keys, options)
     memory, estimates = memory_lengths(runs, keys, options)
@@ -396,68 +458,80 @@ def build(data, options: Options) -> SectionResult | None:
     differences = t50_differences(runs, keys, estimates, options)
     acc = accuracy(runs, keys, options)
     outcome = with_outcome(runs, options)
-    verdicts = [verdict(g, keys, outcome, memory, estimates, differences, paired) for g in groups(runs, keys)]
+    verdicts = [verdict(g, keys, outcome, memory, estimates, differences, paired, spec.name, what)
+                for g in groups(runs, keys)]  # fmt: skip
     models = sorted(runs["model"].dropna().astype(str).unique(), key=model_sort_key)
 
     result = SectionResult(
-        task=PALINDROME,
-        title="palindrome: " + " vs ".join(models),
+        task=spec.name,
+        title=f"{spec.name}: " + " vs ".join(models),
         runs=runs,
         swept=varying_keys(runs, data.config_columns, skip=("seed",)),
-        headline=verdicts,
+        headline=[f"{spec.name}: {v}" for v in verdicts] if prefix else verdicts,
         tables={
-            "success_rate": success.drop(columns="not_counted"),
-            "memory_length": memory,
-            "paired_effect": paired,
-            "t50_difference": differences,
-            "accuracy": acc,
+            f"{prefix}success_rate": success.drop(columns="not_counted"),
+            f"{prefix}memory_length": memory,
+            f"{prefix}paired_effect": paired,
+            f"{prefix}t50_difference": differences,
+            f"{prefix}accuracy": acc,
         },
         markdown_tables={
-            "success_rate": _pivot(success, keys, _rate_cell),
-            "memory_length": _memory_display(memory, estimates, keys),
-            "paired_effect": _paired_display(paired, keys),
-            "accuracy": _pivot(acc, keys, _accuracy_cell),
+            f"{prefix}success_rate": _pivot(success, keys, _rate_cell),
+            f"{prefix}memory_length": _memory_display(memory, estimates, keys),
+            f"{prefix}paired_effect": _paired_display(paired, keys),
+            f"{prefix}accuracy": _pivot(acc, keys, _accuracy_cell),
         },
+        memory_lengths={}
+        if keys
+        else {
+            m: t50_text(e, int(memory.set_index("model").loc[m, "solved"])) for (m,), e in estimates.items()
+        },  # fmt: skip
     )
     if options.make_plots:
         figure = figures.success_rate_plot(
-            runs, success, estimates, keys, options, options.plots_dir / "success_rate.png"
+            runs, success, estimates, keys, options, options.plots_dir / f"{prefix}success_rate.png", spec
         )
         if figure:
-            result.headline_figures["Success rate against T (Wilson 95% bands, fitted logistic, T50 marked)"] = figure
-        result.figures = figures.curve_figures(runs, data.curves, keys, options)
+            result.headline_figures[
+                f"{spec.name}: success rate against T (Wilson 95% bands, fitted logistic, T50 marked)"
+                if prefix
+                else "Success rate against T (Wilson 95% bands, fitted logistic, T50 marked)"
+            ] = figure
+        result.figures = figures.curve_figures(runs, data.curves, keys, options, spec, prefix)
 
     def body(doc) -> None:
         pending = int((runs["status"].astype(object) == PENDING).sum())
         counted = "completed" if options.completed_only else "completed, diverged and failed"
         doc.heading("Memory length (T50)", 3)
         doc.paragraph(
-            f"T50 is the length at which half the runs solve T (final held-out accuracy >= {options.threshold:g}): "
+            f"T50 is the length at which half the runs solve T ({solved_text(spec, options)}): "
             + stats.METHOD_NOTE
             + " A censored answer (`T50 > 30`) means every tested length was "
             f"solved (or none was). Counted: {counted} runs (`--completed-only` counts completed runs only)."
             + (f" {pending} planned job(s) not started yet are not counted." if pending else "")
         )
-        doc.table(result.markdown_tables["memory_length"])
+        doc.table(result.markdown_tables[f"{prefix}memory_length"])
         if len(differences):
             doc.table(differences.rename(columns={"difference": "T50(a) − T50(b)"}))
         doc.heading("Success rate per length", 3)
         doc.paragraph("Runs that solved T out of the runs counted, with the Wilson 95% interval; in brackets the "
                       "runs not counted (still running, planned, unreadable).")  # fmt: skip
-        doc.table(result.markdown_tables["success_rate"])
+        doc.table(result.markdown_tables[f"{prefix}success_rate"])
         doc.heading("Paired effect (same seed, same training batches)", 3)
         doc.paragraph(
-            "Per T, the mean over seeds of a − b final held-out accuracy (completed runs of both models at the "
+            f"Per T, the mean over seeds of a − b final {what} (completed runs of both models at the "
             "same seed), its 95% bootstrap interval, and P(a > b) (ties count half). With fewer than "
             f"{stats.MIN_PAIRS_FOR_A_TEST} pairs no test can reach p < 0.05 (a Wilcoxon signed-rank test on "
             "3 pairs has p >= 0.25), so none is printed."
         )
-        doc.table(result.markdown_tables["paired_effect"]) if len(paired) else doc.paragraph("no paired runs")
-        doc.heading("Final held-out accuracy", 3)
-        doc.paragraph("Completed runs: mean [95% bootstrap interval of the mean], median (n). Accuracy per run is "
-                      "bimodal on this task (a run solves T or stays near chance), so read it with the success rate.")  # fmt: skip
+        if len(paired):
+            doc.table(result.markdown_tables[f"{prefix}paired_effect"])
+        else:
+            doc.paragraph("no paired runs")
+        doc.heading(f"Final {what}", 3)
+        doc.paragraph(f"Completed runs: mean [95% bootstrap interval of the mean], median (n). {spec.solved.note}")
         if len(acc):
-            doc.table(result.markdown_tables["accuracy"])
+            doc.table(result.markdown_tables[f"{prefix}accuracy"])
         else:
             doc.paragraph("no completed run")
 
