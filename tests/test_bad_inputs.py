@@ -126,7 +126,7 @@ CASES = [
     Case(["data=nope"], literal("Could not find 'data/nope': the options of data are mnist, mnist5k, palindrome")),
     Case(
         ["experiment=nope"],
-        literal("Could not find 'experiment/nope': the options of experiment are memory_length, quick, rnn_vs_lstm"),
+        literal("Could not find 'experiment/nope': the options of experiment are memory_length, quick, rnn_vs_lstm, tune_rnn"),
     ),
     Case(
         ["hydra/launcher=nope"],

@@ -53,6 +53,7 @@ SOLVED_THRESHOLD = 0.99
 #: is a prefix (every key below that node). A run recorded before one of them existed still matches.
 EXECUTION_ONLY = (
     "paths.",  # where caches and data live (another node, a SLURM requeue)
+    "logger.",  # which experiment tracker also records the run (sweeplab.trackers)
     "data.root",
     "quality.cache_dir",
     "trainer.num_threads",

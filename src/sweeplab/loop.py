@@ -19,7 +19,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -32,6 +32,7 @@ from sweeplab.contract import CHECKPOINT_FILE, COMPLETED, CURVES_FILE, DIVERGED,
 from sweeplab.cuda_graph import GraphedStep, set_capturable, use_cuda_graph
 from sweeplab.job import Interrupted, Job, SweepGone
 from sweeplab.provenance import provenance
+from sweeplab.trackers import open_tracker
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ class Settings:
     patience: int = 3
     show_bar: bool = False  # a tqdm bar (single runs on a terminal); log lines otherwise
     sweep_gone: Callable[[], bool] = lambda: False  # a parallel worker whose sweep process died stops
+    on_rows: Callable[[list[dict]], None] = lambda rows: None  # an experiment tracker (sweeplab.trackers)
 
     @classmethod
     def from_config(cls, trainer: DictConfig, device: torch.device, job: Job) -> Settings:
@@ -207,6 +209,7 @@ def _train(task: Task, cfg: DictConfig, progress: Progress, settings: Settings, 
                 log.info("%s", format_row(row, task.total_steps))
                 bar.set_postfix_str(format_row(row, task.total_steps, brief=True))
                 artifacts.write_csv(out_dir / METRICS_FILE, task.metric_columns, progress.rows)
+                settings.on_rows(progress.rows)  # off the hot path: once per row
                 if settings.sweep_gone():
                     raise SweepGone(
                         f"the sweep process died: stopped at step {progress.step} (rerun the sweep to resume)"
@@ -272,8 +275,10 @@ def record(task: Task, cfg: DictConfig, job: Job, settings: dict, title: str, fi
             **task.results(progress),
             **progress_numbers(progress, progress.step, 0.0),
         )
+        tracker = open_tracker(cfg, job, task.label)  # logger=...: a no-op, or a tracker that never raises
         started_at, start = progress.step, time.perf_counter()
-        status = train(task, cfg, progress, Settings.from_config(cfg.trainer, task.device, job), out_dir)
+        how = replace(Settings.from_config(cfg.trainer, task.device, job), on_rows=tracker.log_rows)
+        status = train(task, cfg, progress, how, out_dir)
         numbers = {**task.results(progress), **progress_numbers(progress, started_at, time.perf_counter() - start)}
         artifacts.update_summary(out_dir, **numbers)
         if progress.rows:
@@ -288,6 +293,7 @@ def record(task: Task, cfg: DictConfig, job: Job, settings: dict, title: str, fi
             artifacts.update_summary(out_dir, **finish())
         # The status goes last: a run killed before this line is `running` and gets rerun.
         summary = artifacts.update_summary(out_dir, status=status)
+        tracker.finish(summary, settings)
         stopped = f", stopped early at step {progress.early_stopped_at}" if progress.early_stopped_at else ""
         log.info("%s after %d steps%s (%.1f steps/s)", status, progress.step, stopped, numbers["steps_per_s"] or 0.0)
     return summary
