@@ -318,3 +318,53 @@ METHOD_NOTE = (
     "log-uniform on 0.05-30 per unit T, runs independent), a wider credible level chosen because it measured "
     "the coverage docs/ANALYSIS.md gives for simulated sweeps (`python -m multirun_analysis.calibration`)."
 )
+
+
+#: the training budgets (steps) at which T50 is estimated again: those below the longest run's steps
+STEP_BUDGETS = (500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000)
+
+
+def step_budgets(longest: int) -> list[int]:
+    """STEP_BUDGETS below `longest`, then `longest` itself."""
+    return [b for b in STEP_BUDGETS if b < longest] + [int(longest)]
+
+
+def t50_by_step_budget(seq_len, first_solved_step, steps_run, budgets) -> list[tuple[int, T50Estimate]]:
+    """T50 as if every run had been trained for at most B steps, for each budget B.
+
+    One entry per run: its length, the first step at which it held the solved accuracy (nan: never)
+    and the steps it ran (inf for a run that counts as failed whatever its budget: diverged, failed).
+    At budget B a run solved when it first held the accuracy by step B; it failed when it ran B steps
+    (or counts as failed) without; a run that stopped before B without solving says nothing about B
+    and is left out. Budgets where no run is left are skipped.
+    """
+    lengths = np.asarray(seq_len, dtype=float)
+    first = np.asarray(first_solved_step, dtype=float)
+    ran = np.asarray(steps_run, dtype=float)
+    results = []
+    for budget in budgets:
+        solved = first <= budget  # nan compares False
+        known = solved | (ran >= budget)
+        if known.any():
+            results.append((int(budget), fit_t50(lengths[known], solved[known])))
+    return results
+
+
+def saturated_since(by_budget: list[tuple[int, T50Estimate]]) -> int | None:
+    """The smallest budget from which every T50 agrees with the largest budget's answer, or None when
+    the answer at the largest budget differs from the one before it (it has not settled yet).
+
+    Agrees: the same censored answer, or a T50 inside the largest budget's interval."""
+    if len(by_budget) < 2:
+        return None
+    final = by_budget[-1][1]
+
+    def agrees(estimate: T50Estimate) -> bool:
+        if final.t50 is None or estimate.t50 is None:
+            return estimate.censored == final.censored and estimate.t50 is None and final.t50 is None
+        return final.ci_low <= estimate.t50 <= final.ci_high
+
+    since = len(by_budget) - 1
+    while since > 0 and agrees(by_budget[since - 1][1]):
+        since -= 1
+    return by_budget[since][0] if since < len(by_budget) - 1 else None

@@ -129,6 +129,76 @@ def memory_lengths(runs: pd.DataFrame, keys: list[str], options: Options) -> tup
     return (sort_cells(table, keys, []) if len(table) else table), estimates
 
 
+BUDGET_COLUMNS = ["model", "steps", "t50", "ci_low", "ci_high", "censored", "n", "solved"]
+
+
+def first_solved_steps(curves: pd.DataFrame, threshold: float) -> pd.Series:
+    """Per job, the first step whose held-out accuracy reached the threshold (metrics.csv's eval_acc)."""
+    if curves.empty:
+        return pd.Series(dtype=float)
+    acc = curves[
+        (curves["metric"] == "eval_acc") & (pd.to_numeric(curves["value"], errors="coerce") >= threshold - EPS)
+    ]
+    return pd.to_numeric(acc["step"], errors="coerce").groupby(acc["job"]).min()
+
+
+def t50_by_steps(runs: pd.DataFrame, curves: pd.DataFrame, keys: list[str], options: Options):
+    """T50 per (keys..., model) at each training budget: the table, and {(keys..., model): [(steps, T50)]}."""
+    df = with_outcome(runs, options) if len(runs) else runs
+    counted = df[df["_counted"]] if len(df) else df
+    if counted.empty:
+        return pd.DataFrame(columns=[*keys, *BUDGET_COLUMNS]), {}
+    first = counted["job"].map(first_solved_steps(curves, options.threshold)).astype(float)
+    ran = pd.to_numeric(counted["steps_done"], errors="coerce").astype(float)
+    ran = ran.where(counted["status"].astype(object) == contract.COMPLETED, np.inf)  # diverged, failed: failed
+    finite = ran[np.isfinite(ran)]
+    if finite.empty:  # no completed run: no budget to compare
+        return pd.DataFrame(columns=[*keys, *BUDGET_COLUMNS]), {}
+    budgets = stats.step_budgets(int(finite.max()))
+    series, records = {}, []
+    for group in groups(counted, [*keys, "model"]):
+        mask = np.ones(len(counted), dtype=bool)
+        for key, value in zip([*keys, "model"], group):
+            mask &= (counted[key] == value).to_numpy()
+        rows = stats.t50_by_step_budget(counted["seq_len"].astype(float)[mask], first[mask], ran[mask], budgets)
+        series[group] = rows
+        for steps, e in rows:
+            records.append(dict(zip([*keys, "model"], group), steps=steps, t50=e.t50, ci_low=e.ci_low,
+                                ci_high=e.ci_high, censored=e.censored, n=e.n,
+                                solved=int((first[mask] <= steps).sum())))  # fmt: skip
+    return pd.DataFrame.from_records(records, columns=[*keys, *BUDGET_COLUMNS]), series
+
+
+def _short(estimate: stats.T50Estimate) -> str:
+    if estimate.censored == stats.ABOVE:
+        return f"> {estimate.tested_max}"
+    if estimate.censored == stats.BELOW:
+        return f"< {estimate.tested_min}"
+    if estimate.t50 is None:
+        return "not estimable"
+    return f"{_num(estimate.t50)} [{_num(estimate.ci_low)}, {_num(estimate.ci_high)}]"
+
+
+def _group_name(keys: list[str], group: tuple) -> str:
+    return f"{label(keys, group[:-1])}, {group[-1]}" if keys else str(group[-1])
+
+
+def budget_sentence(name: str, rows: list[tuple[int, stats.T50Estimate]]) -> str:
+    """Whether T50 has settled as the training budget grows: 'unchanged since 2000 steps' or not."""
+    if not rows:
+        return ""
+    last_steps, last = rows[-1]
+    if len(rows) < 2:
+        return f"{name}: T50 {_short(last)} at {last_steps} steps (one budget: nothing to compare)."
+    since = stats.saturated_since(rows)
+    if since is not None:
+        return (f"{name}: T50 {_short(last)} at {last_steps} steps, unchanged since {since} steps "
+                f"(from {since} steps on each budget's T50 lies in the {last_steps}-step interval).")  # fmt: skip
+    before_steps, before = rows[-2]
+    return (f"{name}: T50 went from {_short(before)} at {before_steps} steps to {_short(last)} at {last_steps} "
+            "steps; it has not settled, so more steps would likely change it.")  # fmt: skip
+
+
 def _pairs(models: list[str]) -> list[tuple[str, str]]:
     """(a, b) for every two models, a the later in MODEL_ORDER: lstm - rnn, gru - rnn, lstm - gru."""
     ordered = sorted(models, key=model_sort_key)
@@ -395,6 +465,7 @@ def build(data, options: Options) -> SectionResult | None:
     paired = paired_effects(runs, keys, options)
     differences = t50_differences(runs, keys, estimates, options)
     acc = accuracy(runs, keys, options)
+    by_steps, by_steps_rows = t50_by_steps(runs, data.curves, keys, options)
     outcome = with_outcome(runs, options)
     verdicts = [verdict(g, keys, outcome, memory, estimates, differences, paired) for g in groups(runs, keys)]
     models = sorted(runs["model"].dropna().astype(str).unique(), key=model_sort_key)
@@ -411,6 +482,7 @@ def build(data, options: Options) -> SectionResult | None:
             "paired_effect": paired,
             "t50_difference": differences,
             "accuracy": acc,
+            "t50_by_steps": by_steps,
         },
         markdown_tables={
             "success_rate": _pivot(success, keys, _rate_cell),
@@ -441,6 +513,14 @@ def build(data, options: Options) -> SectionResult | None:
         doc.table(result.markdown_tables["memory_length"])
         if len(differences):
             doc.table(differences.rename(columns={"difference": "T50(a) − T50(b)"}))
+        if by_steps_rows:
+            doc.heading("Memory length against the training budget", 3)
+            doc.paragraph(
+                "T50 as if each run had trained for at most this many steps: a run counts as solved at a budget "
+                f"when its held-out accuracy (metrics.csv) first reached {options.threshold:g} by then; a run that "
+                "stopped earlier without solving is left out of the larger budgets (`tables/t50_by_steps.csv`). "
+                + " ".join(budget_sentence(_group_name(keys, g), r) for g, r in by_steps_rows.items())
+            )
         doc.heading("Success rate per length", 3)
         doc.paragraph("Runs that solved T out of the runs counted, with the Wilson 95% interval; in brackets the "
                       "runs not counted (still running, planned, unreadable).")  # fmt: skip
