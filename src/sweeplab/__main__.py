@@ -12,14 +12,20 @@ an override that does not parse, a run dir that is a file or cannot be written).
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import os
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 
-import hydra
+from sweeplab import interrupts
+
+if __name__ == "__main__" or sys.argv[0].endswith("/sweeplab"):  # the program, not an import (tests)
+    interrupts.install()  # first: a Ctrl-C during the imports below ends in one line too
+
+import contextlib  # noqa: E402
+import errno  # noqa: E402
+import os  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import hydra  # noqa: E402
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 from hydra.types import RunMode
@@ -30,7 +36,6 @@ import sweeplab
 from sweeplab.artifacts import os_error_in
 from sweeplab.config import unknown_key
 from sweeplab.errors import ConfigError, UsageError
-from sweeplab.job import Interrupted
 from sweeplab.paths import config_dir, register_resolvers
 from sweeplab.runner import objective, run_job
 
@@ -64,11 +69,11 @@ def main() -> None:
     try:
         with one_line_errors():
             _entry()
-    except Interrupted as stop:
+    except interrupts.Stopped as stop:  # training stopped by a signal, at a checkpoint
         print(stop, file=sys.stderr)
-        sys.exit(130)  # the shell's convention for a process ended by SIGINT
-    except KeyboardInterrupt:
-        print("interrupted; the same command resumes every unfinished run from its last checkpoint", file=sys.stderr)
+        sys.exit(stop.exit_status)
+    except KeyboardInterrupt:  # main() called without install() (in a test's process)
+        print(f"interrupted; {interrupts.how_to_resume()}", file=sys.stderr)
         sys.exit(130)
 
 

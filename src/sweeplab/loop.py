@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -27,10 +28,11 @@ from omegaconf import DictConfig
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from sweeplab import artifacts, checkpoint, curves
+from sweeplab import artifacts, checkpoint, curves, interrupts
 from sweeplab.contract import CHECKPOINT_FILE, COMPLETED, CURVES_FILE, DIVERGED, METRICS_FILE
 from sweeplab.cuda_graph import GraphedStep, set_capturable, use_cuda_graph
-from sweeplab.job import Interrupted, Job, SweepGone
+from sweeplab.interrupts import Stopped
+from sweeplab.job import Job, SweepGone
 from sweeplab.provenance import provenance
 from sweeplab.trackers import open_tracker
 
@@ -169,8 +171,10 @@ def train(task: Task, cfg: DictConfig, progress: Progress, settings: Settings, o
     """Train until `task.total_steps` (or solved, with early stopping); return completed or diverged."""
     try:
         return _train(task, cfg, progress, settings, out_dir)
-    except KeyboardInterrupt:
-        raise Interrupted(progress.step, progress.saved_at) from None
+    except Stopped:
+        raise
+    except KeyboardInterrupt:  # Python's own handler, before the loop took the signals over
+        raise Stopped(signal.SIGINT, progress.saved_at) from None
 
 
 def _train(task: Task, cfg: DictConfig, progress: Progress, settings: Settings, out_dir: Path) -> str:
@@ -186,7 +190,9 @@ def _train(task: Task, cfg: DictConfig, progress: Progress, settings: Settings, 
     bar = tqdm(
         total=task.total_steps, initial=progress.step, desc=task.label, disable=not settings.show_bar, leave=False
     )
-    with bar, logging_redirect_tqdm():
+    # A signal stops the loop only between steps, after a checkpoint of that step: never half-way
+    # through writing one, so the step that the message names is the step that a rerun resumes from.
+    with bar, logging_redirect_tqdm(), interrupts.stop_requests() as stop_requested:
         while progress.step < task.total_steps:
             inputs = task.draw(progress.step)
             if step is None:
@@ -227,6 +233,10 @@ def _train(task: Task, cfg: DictConfig, progress: Progress, settings: Settings, 
                 save(task, cfg, progress, progress.elapsed(start), out_dir)
             if progress.early_stopped_at:
                 break
+            if (signum := stop_requested()) is not None:
+                if progress.saved_at != progress.step:
+                    save(task, cfg, progress, progress.elapsed(start), out_dir)
+                raise Stopped(signum, progress.step)
     return COMPLETED
 
 
