@@ -62,10 +62,13 @@ def assert_same(logged: dict, expected: dict, rel: float) -> None:
 def test_tensorboard_holds_each_metrics_row_once_after_a_kill_and_resume(tmp_path, cli):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+    from sweeplab.trackers.tensorboard import last_steps
+
     run_dir = tmp_path / "run"
     args = [*SETTINGS, "logger=tensorboard", f"hydra.run.dir={run_dir}"]
     killed = cli([*args, *kill_after_row(KILLED_AT)], cwd=tmp_path, env_extra=ENV)
     assert killed.returncode < 0 and status(run_dir) == "running", killed.stderr
+    assert last_steps(run_dir)["eval_acc"] == KILLED_AT  # logged beyond the checkpoint of step 10
     resumed = cli(args, cwd=tmp_path, env_extra=ENV)
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming from" in (run_dir / "sweeplab.log").read_text()  # from step 10: row 15 comes again
@@ -94,11 +97,13 @@ def test_mlflow_sweep_with_a_killed_job_rerun_holds_one_run_per_job_with_its_row
     args = ["-m", *SETTINGS, "seed=0,1", "logger=mlflow", f"hydra.sweep.dir={sweep}"]
     killed = cli([*args, *kill_after_row(KILLED_AT, job=1)], cwd=tmp_path, env_extra=ENV)
     assert killed.returncode < 0 and status(sweep / "1") == "running", killed.stderr
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{sweep / 'mlflow.db'}")
+    (victim,) = [r for r in client.search_runs(["1"]) if r.data.params["seed"] == "1"]
+    assert max(m.step for m in client.get_metric_history(victim.info.run_id, "eval_acc")) == KILLED_AT
     rerun = cli(args, cwd=tmp_path, env_extra=ENV)
     assert rerun.returncode == 0, rerun.stderr
     assert [status(sweep / job) for job in ("0", "1")] == ["completed", "completed"]
 
-    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{sweep / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("sweeplab")
     runs = client.search_runs([experiment.experiment_id])
     assert len(runs) == 2

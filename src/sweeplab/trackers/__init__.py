@@ -20,6 +20,8 @@ import hashlib
 import importlib
 import json
 import logging
+import queue
+import threading
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -111,8 +113,11 @@ def open_tracker(cfg: DictConfig, job: Job, label: str) -> Tracker:
     module.require()  # a missing package: one line with the install command
     guarded = Guarded(name, label)
     config = OmegaConf.to_container(cfg, resolve=True)
-    guarded.tracker = guarded.attempt(lambda: module.open(cfg.logger, config, job, label))
-    return guarded
+
+    def open_backend() -> None:
+        guarded.tracker = guarded.attempt(lambda: module.open(cfg.logger, config, job, label))
+
+    return Background(guarded, open_backend)
 
 
 def missing_extra(name: str, extra: str, packages: str) -> ConfigError:
@@ -148,6 +153,36 @@ class Guarded(Tracker):
     def finish(self, summary: dict, settings: dict) -> None:
         if self.tracker is not None:
             self.attempt(lambda: self.tracker.finish(summary, settings))
+
+
+class Background(Tracker):
+    """A tracker's calls, in order, on a thread of their own: the training never waits for a store's
+    creation, a database write or a server (creating a sqlite store takes seconds of disk syncs)."""
+
+    def __init__(self, tracker: Tracker, first_call):
+        self.tracker, self.calls = tracker, queue.SimpleQueue()
+        self.calls.put(first_call)
+        self.thread = threading.Thread(target=self._work, name="tracker", daemon=True)
+        self.thread.start()
+
+    def _work(self) -> None:
+        while (call := self.calls.get()) is not None:
+            call()
+
+    def log_rows(self, rows: list[dict]) -> None:
+        rows = list(rows)  # the loop appends to its list while this waits
+        self.calls.put(lambda: self.tracker.log_rows(rows))
+
+    def drain(self) -> None:
+        """Wait until every call so far is done."""
+        done = threading.Event()
+        self.calls.put(done.set)
+        done.wait()
+
+    def finish(self, summary: dict, settings: dict) -> None:
+        self.calls.put(lambda: self.tracker.finish(summary, settings))
+        self.calls.put(None)
+        self.thread.join()
 
 
 def images(out_dir: Path) -> list[Path]:
