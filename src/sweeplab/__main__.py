@@ -48,7 +48,10 @@ register_resolvers()
 def _entry(cfg: DictConfig) -> float | None:
     hydra_cfg = HydraConfig.get()
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
-    in_worker = multirun and "joblib" in str(hydra_cfg.launcher.get("_target_", "")).lower()
+    launcher = str(hydra_cfg.launcher.get("_target_", ""))
+    # a child of the sweep process, which ends with it (sweeplab.orphans); not a SLURM job, which
+    # outlives the command that submitted it
+    in_worker = multirun and ("joblib" in launcher.lower() or launcher.endswith(".LocalLauncher"))
     summary = run_job(
         cfg,
         Path(hydra_cfg.runtime.output_dir),

@@ -25,7 +25,3 @@ class Job:
         except PermissionError:
             return False
         return False
-
-
-class SweepGone(RuntimeError):
-    """This worker's sweep process died: stop instead of training on unwatched (issue: no two writers)."""

@@ -28,11 +28,11 @@ from omegaconf import DictConfig
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from sweeplab import artifacts, checkpoint, curves, interrupts
+from sweeplab import artifacts, checkpoint, curves, interrupts, orphans
 from sweeplab.contract import CHECKPOINT_FILE, COMPLETED, CURVES_FILE, DIVERGED, METRICS_FILE
 from sweeplab.cuda_graph import GraphedStep, set_capturable, use_cuda_graph
 from sweeplab.interrupts import Stopped
-from sweeplab.job import Job, SweepGone
+from sweeplab.job import Job
 from sweeplab.provenance import provenance
 from sweeplab.trackers import open_tracker
 
@@ -105,7 +105,6 @@ class Settings:
     early_stop: bool = False
     patience: int = 3
     show_bar: bool = False  # a tqdm bar (single runs on a terminal); log lines otherwise
-    sweep_gone: Callable[[], bool] = lambda: False  # a parallel worker whose sweep process died stops
     on_rows: Callable[[list[dict]], None] = lambda rows: None  # an experiment tracker (sweeplab.trackers)
 
     @classmethod
@@ -115,7 +114,6 @@ class Settings:
             early_stop=bool(trainer.get("early_stop", False)),
             patience=int(trainer.get("patience", 3)),
             show_bar=job.interactive and not job.multirun,  # parallel jobs' bars would overwrite each other
-            sweep_gone=job.sweep_gone,
         )
 
 
@@ -216,10 +214,6 @@ def _train(task: Task, cfg: DictConfig, progress: Progress, settings: Settings, 
                 bar.set_postfix_str(format_row(row, task.total_steps, brief=True))
                 artifacts.write_csv(out_dir / METRICS_FILE, task.metric_columns, progress.rows)
                 settings.on_rows(progress.rows)  # off the hot path: once per row
-                if settings.sweep_gone():
-                    raise SweepGone(
-                        f"the sweep process died: stopped at step {progress.step} (rerun the sweep to resume)"
-                    )
                 if not all(math.isfinite(v) for v in row.values() if isinstance(v, float)):
                     log.warning("a loss is not finite at step %d: the run diverged", progress.step)
                     return DIVERGED
@@ -275,6 +269,8 @@ def record(task: Task, cfg: DictConfig, job: Job, settings: dict, title: str, fi
     """Run `task` in the job's dir and record it in summary.json: its settings, then its numbers as it
     goes, then `finish()`'s (end-of-run work such as quality metrics), then its status, last."""
     out_dir = job.out_dir
+    if job.sweep_pid is not None:  # a parallel worker: it ends when its sweep process dies (SIGKILL)
+        orphans.end_with_sweep(job.sweep_gone)
     with log_prefix(task.label if job.multirun else None):
         progress = resume(task, cfg, out_dir)
         artifacts.update_summary(
