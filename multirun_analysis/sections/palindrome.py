@@ -31,12 +31,15 @@ ACCURACY_COLUMNS = ["model", "seq_len", "n", "mean", "median", "std", "ci_low", 
 
 
 def palindrome_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    """The palindrome rows that name their model and length."""
+    """The palindrome rows that name their model and a whole-number length (a job refused for its
+    settings, such as seq_len=abc, is listed with the runs that did not complete, not counted here)."""
     if runs.empty:
         return runs
     task = runs["task"].astype(object)
     mine = (task == PALINDROME) | task.isna()
-    return runs[mine.fillna(False).astype(bool) & runs["model"].notna() & runs["seq_len"].notna()]
+    length = pd.to_numeric(runs["seq_len"].astype(object), errors="coerce")
+    whole = (length.notna() & (length == length.round())).astype(bool)
+    return runs[mine.fillna(False).astype(bool) & runs["model"].notna() & whole]
 
 
 def counted_statuses(options: Options) -> tuple[str, ...]:
