@@ -199,8 +199,9 @@ def build(data: SweepData, sections: list[SectionResult], options: Options, tabl
     known = pd.concat([s.runs for s in sections]) if sections else runs.iloc[0:0]
     others = runs[~runs.index.isin(known.index)]
     if len(others):
-        doc.paragraph(f"{len(others)} run(s) belong to no section (another task, or no model and length "
-                      "recorded): they are listed under *All runs*.")  # fmt: skip
+        doc.paragraph(f"{len(others)} run(s) belong to no section (another task, no model and length "
+                      "recorded, or settings that were refused, such as seq_len=abc): they are listed under "
+                      "*All runs*, and those that failed with their reason under *Runs that did not complete*.")  # fmt: skip
 
     for section in sections:
         doc.heading(section.title[0].upper() + section.title[1:])

@@ -194,6 +194,9 @@ def _fit(lengths: np.ndarray, outcome: np.ndarray, t_range) -> tuple[T50Estimate
         return T50Estimate(None, None, None, NONE, **common, note="success does not fall with T: no T50"), None
     posterior = t50_posterior(lengths, outcome)
     point, low, high = (float(v) for v in posterior.quantile([0.5, TAIL, 1 - TAIL]))
+    low, high = _closed_at_tested(
+        low, high, np.unique(lengths), EDGE_CELLS * (posterior.high - posterior.low) / T50_CELLS
+    )
     if t_range is not None:
         lo, hi = float(t_range[0]), float(t_range[1])
         point, low, high = (float(np.clip(v, lo, hi)) for v in (point, low, high))
@@ -207,6 +210,20 @@ def _fit(lengths: np.ndarray, outcome: np.ndarray, t_range) -> tuple[T50Estimate
     slope = float(np.exp(np.sum(np.log(posterior.slope) * posterior.slope_mass)))  # posterior geometric mean
     curve = {"intercept": slope * point, "slope": -slope}
     return T50Estimate(point, low, high, NONE, **common, note=note, **curve), posterior
+
+
+def _closed_at_tested(low: float, high: float, tested: np.ndarray, margin: float) -> tuple[float, float]:
+    """Interval ends within `margin` inside a tested length are moved onto it.
+
+    A clean gap (3/3 solved at 20, 0/3 at 25) puts nearly all the mass strictly inside (20, 25), so
+    the quantiles land a hair inside it; but T50 = 20 itself gives 3/3 at 20 one time in eight. The
+    calibration study measured 77% coverage for a true T50 on a tested length without this rule."""
+    below, above = tested[tested <= low], tested[tested >= high]
+    if below.size and low - below[-1] <= margin:
+        low = float(below[-1])
+    if above.size and above[0] - high <= margin:
+        high = float(above[0])
+    return low, high
 
 
 def fit_t50(seq_len, solved, seed=None, *, t_range=None) -> T50Estimate:
@@ -318,3 +335,53 @@ METHOD_NOTE = (
     "log-uniform on 0.05-30 per unit T, runs independent), a wider credible level chosen because it measured "
     "the coverage docs/ANALYSIS.md gives for simulated sweeps (`python -m multirun_analysis.calibration`)."
 )
+
+
+#: the training budgets (steps) at which T50 is estimated again: those below the longest run's steps
+STEP_BUDGETS = (500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000)
+
+
+def step_budgets(longest: int) -> list[int]:
+    """STEP_BUDGETS below `longest`, then `longest` itself."""
+    return [b for b in STEP_BUDGETS if b < longest] + [int(longest)]
+
+
+def t50_by_step_budget(seq_len, first_solved_step, steps_run, budgets) -> list[tuple[int, T50Estimate]]:
+    """T50 as if every run had been trained for at most B steps, for each budget B.
+
+    One entry per run: its length, the first step at which it held the solved accuracy (nan: never)
+    and the steps it ran (inf for a run that counts as failed whatever its budget: diverged, failed).
+    At budget B a run solved when it first held the accuracy by step B; it failed when it ran B steps
+    (or counts as failed) without; a run that stopped before B without solving says nothing about B
+    and is left out. Budgets where no run is left are skipped.
+    """
+    lengths = np.asarray(seq_len, dtype=float)
+    first = np.asarray(first_solved_step, dtype=float)
+    ran = np.asarray(steps_run, dtype=float)
+    results = []
+    for budget in budgets:
+        solved = first <= budget  # nan compares False
+        known = solved | (ran >= budget)
+        if known.any():
+            results.append((int(budget), fit_t50(lengths[known], solved[known])))
+    return results
+
+
+def saturated_since(by_budget: list[tuple[int, T50Estimate]]) -> int | None:
+    """The smallest budget from which every T50 agrees with the largest budget's answer, or None when
+    the answer at the largest budget differs from the one before it (it has not settled yet).
+
+    Agrees: the same censored answer, or a T50 inside the largest budget's interval."""
+    if len(by_budget) < 2:
+        return None
+    final = by_budget[-1][1]
+
+    def agrees(estimate: T50Estimate) -> bool:
+        if final.t50 is None or estimate.t50 is None:
+            return estimate.censored == final.censored and estimate.t50 is None and final.t50 is None
+        return final.ci_low <= estimate.t50 <= final.ci_high
+
+    since = len(by_budget) - 1
+    while since > 0 and agrees(by_budget[since - 1][1]):
+        since -= 1
+    return by_budget[since][0] if since < len(by_budget) - 1 else None

@@ -11,13 +11,16 @@ them the real code:
 - `via="main"`: sweeplab's entrypoint (`sweeplab.__main__.main`) in this process, for what happens
   around the runner: Hydra's run and sweep dirs, the run-dir guard, launchers.
 - `cli=True`: a representative subset also as a subprocess (`python -m sweeplab ...`), which is what
-  a user types; stderr is then Hydra's frame around the one line ("Error executing job with
-  overrides: [...]", a blank line, "Set the environment variable HYDRA_FULL_ERROR=1 ..."), and
-  `the_one_line` requires exactly one line besides it.
+  a user types; stderr must be the one line and nothing else (no "Error executing job with
+  overrides", no HYDRA_FULL_ERROR hint, no "output dir:" log line).
+
+Every case also checks that nothing was written: a refused run leaves no run dir (a corrected
+command must not find it claimed), a refused sweep no sweep dir, and nothing lands in the current dir.
 
 Placeholders in the arguments and lines: <run> (a fresh run dir), <file> (a plain file), <dir> (an
 empty dir), <evil> (a checkpoint carrying a code payload), <damaged> (a truncated checkpoint),
-<taken> (a run dir whose lock another writer holds), <other> (a run dir holding another config's run).
+<taken> (a run dir whose lock another writer holds), <other> (a run dir holding another config's run),
+<sweep> (a sweep dir with its job 0), <home> (the home dir: $HOME is set to it), <cwd> (the current dir).
 """
 
 from __future__ import annotations
@@ -50,8 +53,6 @@ GAN = [
 INTERPOLATE = ["task=interpolate", "trainer.device=cpu"]
 NONE: list[str] = []
 
-FRAME = ("Error executing job with overrides:", "Set the environment variable HYDRA_FULL_ERROR=1")
-
 
 @dataclass
 class Case:
@@ -60,13 +61,17 @@ class Case:
     base: list[str] = field(default_factory=lambda: PALINDROME)  # settings put before the case's own
     cli: bool = False  # also through a subprocess (the representative subset)
     needs: str = ""  # "no_gpu": skipped where a GPU makes it valid
+    main: bool = False  # through the entrypoint even without a -m or hydra. argument (Hydra's own parsing)
+    #: refused while the task reads its input (data files), after its dir was claimed: the dir then
+    #: holds only the failed record (summary.json, error.txt), which the corrected command may take
+    late: bool = False
 
     @property
     def via(self) -> str:
         """ "main" (the entrypoint) for what happens around the runner: Hydra's dirs and launchers, the
         run guard's resolution of the config; "job" (compose + run_job) for the rest."""
         around = any(a == "-m" or a.startswith("hydra.") or "${" in a for a in self.args)
-        return "main" if around else "job"
+        return "main" if around or self.main else "job"
 
     @property
     def id(self) -> str:
@@ -110,6 +115,8 @@ FILE_IN_THE_WAY = (
     r": (File exists|Not a directory) \(a file is in the way of the output dir\); free it or choose another output dir"
 )
 
+SCATTER = literal(", where a run would scatter its files; give it a dir of its own, such as hydra.")
+
 CASES = [
     # --- Hydra's composition: options, keys, override syntax -------------------------------------
     Case(
@@ -126,7 +133,9 @@ CASES = [
     Case(["data=nope"], literal("Could not find 'data/nope': the options of data are mnist, mnist5k, palindrome")),
     Case(
         ["experiment=nope"],
-        literal("Could not find 'experiment/nope': the options of experiment are memory_length, quick, rnn_vs_lstm"),
+        literal(
+            "Could not find 'experiment/nope': the options of experiment are memory_length, quick, rnn_vs_lstm, tune_rnn"
+        ),
     ),
     Case(
         ["hydra/launcher=nope"],
@@ -156,7 +165,7 @@ CASES = [
     Case(
         ["+foo=bar"],
         unknown("foo", None)
-        + " data, model, optim, paths, seed, seq_len, task, trainer "
+        + " data, (logger, )?model, optim, paths, seed, seq_len, task, trainer "
         + literal("(and +tag=... to label runs)")
         + "$",
         cli=True,
@@ -196,7 +205,7 @@ CASES = [
     Case(
         ["+seq_len=5", "ckpt=<dir>"],
         unknown("seq_len", None, task="interpolate")
-        + " ckpt, data, interpolation, paths, quality, seed, task, trainer ",
+        + " ckpt, data, interpolation, (logger, )?paths, quality, seed, task, trainer ",
         base=INTERPOLATE,
     ),
     # --- Values: the palindrome task ---------------------------------------------------------------
@@ -320,7 +329,7 @@ CASES = [
         literal("quality.cache_dir=<file> cannot be created (File exists)"),
         base=GAN,
     ),
-    Case(["data=mnist", "data.root=<dir>", "data.download=false"], literal("data.download=false"), base=GAN),
+    Case(["data=mnist", "data.root=<dir>", "data.download=false"], literal("data.download=false"), base=GAN, late=True),
     # --- task=interpolate ---------------------------------------------------------------------------------
     Case([], literal("task=interpolate needs ckpt=PATH: a GAN run dir or its checkpoint.pt"), base=INTERPOLATE),
     Case(["ckpt=<dir>"], literal("ckpt=<dir>: no GAN checkpoint there"), base=INTERPOLATE),
@@ -358,12 +367,65 @@ CASES = [
         ["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=abc"],
         literal("Error merging override hydra.launcher.n_jobs=abc") + ".*could not be converted to Integer",
     ),
+    # --- Dirs a run must not scatter its files into (issue 20 §1) -----------------------------------------
+    Case(["hydra.run.dir=/"], literal("hydra.run.dir=/ is the file system's root") + SCATTER, cli=True),
+    Case(["hydra.run.dir="], literal("hydra.run.dir is empty, which means the current dir; give it a dir of its own")),
+    Case(["hydra.run.dir=."], literal("hydra.run.dir=. is the current dir") + SCATTER),
+    Case(["hydra.run.dir=<cwd>"], literal("hydra.run.dir=<cwd> is the current dir") + SCATTER),
+    Case(["hydra.run.dir=.."], literal("hydra.run.dir=.. holds the current dir") + SCATTER),
+    Case(["hydra.run.dir=<home>"], literal("hydra.run.dir=<home> is the home dir") + SCATTER),
+    Case(["-m", "hydra.sweep.dir="], literal("hydra.sweep.dir is empty, which means the current dir")),
+    Case(["-m", "hydra.sweep.dir=/"], literal("hydra.sweep.dir=/ is the file system's root") + SCATTER),
+    Case(["-m", "hydra.sweep.dir=<home>"], literal("hydra.sweep.dir=<home> is the home dir") + SCATTER),
+    Case(["hydra.run.dir=/proc/x"], literal("/proc/x: No such file or directory (no dir can be made there)"), cli=True),
+    # --- A run and a sweep never share a dir, nor nest (§8) -------------------------------------------------
+    Case(
+        ["-m", "hydra.sweep.dir=<other>"],
+        literal("hydra.sweep.dir=<other> holds a single run (summary.json), and a sweep cannot share it"),
+    ),
+    Case(
+        ["hydra.run.dir=<sweep>"],
+        literal("hydra.run.dir=<sweep> holds a sweep (multirun.yaml), and a single run cannot share it"),
+    ),
+    Case(
+        ["-m", "hydra.sweep.dir=<sweep>/0/inner"],
+        literal("hydra.sweep.dir=<sweep>/0/inner lies inside the run in <sweep>/0; give it a dir of its own"),
+    ),
+    Case(["hydra.run.dir=<other>/inner"], literal("hydra.run.dir=<other>/inner lies inside the run in <other>")),
+    Case(
+        ["-m", "hydra.sweep.subdir=../../escaped"],
+        literal("hydra.sweep.subdir puts job 0 in <run>/../../escaped, outside its sweep dir <run>"),
+    ),
+    # --- A sweep's jobs are checked before any is launched (§3, §2) -----------------------------------------
+    Case(
+        ["-m", "seq_len=5,abc"],
+        literal("job 1 (seq_len=abc): ") + not_allowed("seq_len='abc'", "an integer >= 2"),
+        cli=True,
+    ),
+    Case(
+        ["-m", "model=rnn", "+trainer.stepz=20"],
+        literal("job 0 (") + r".*model=rnn \+trainer.stepz=20\): " + unknown("trainer.stepz", "trainer"),
+    ),
+    Case(
+        ["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=1000", "model=rnn,lstm"],
+        literal("hydra.launcher.n_jobs=1000 is far above this machine's ")
+        + r"\d+ cores: each worker holds its own torch; use at most \d+",
+        cli=True,
+    ),
+    # --- Overrides that name no option (§11) ------------------------------------------------------------------
+    Case(["=5"], literal("'=5' has no key; write KEY=VALUE, such as seq_len=5"), cli=True, main=True),
+    Case(
+        ["model=null"],
+        literal("'model=null' names no option of model; choose one of gru, lstm, lstm_cudnn, lstm_triton, rnn"),
+        cli=True,
+        main=True,
+    ),
 ]
 
 
 def the_one_line(stderr: str) -> list[str]:
-    """What stderr says besides Hydra's frame (which may be absent): one line when all is well."""
-    return [line for line in stderr.splitlines() if line.strip() and not line.startswith(FRAME)]
+    """What stderr says: one line when all is well (Hydra's frame around it, or a log line, is a fault)."""
+    return [line for line in stderr.splitlines() if line.strip()]
 
 
 @pytest.fixture(scope="module")
@@ -390,6 +452,11 @@ def places(tmp_path_factory):
     (other / "summary.json").write_text(
         json.dumps({"status": "completed", "task": "palindrome", "config": {"seq_len": 99}})
     )
+    sweep = root / "sweep"
+    (sweep / "0").mkdir(parents=True)
+    (sweep / "multirun.yaml").write_text("hydra: {}\n")
+    (sweep / "0" / "summary.json").write_text((other / "summary.json").read_text())
+    (root / "home").mkdir()
     taken = root / "taken"
     taken.mkdir()
     with hold(taken, "run dir"):  # another writer, for the whole module (a lock is per open file)
@@ -399,27 +466,48 @@ def places(tmp_path_factory):
             "evil": root / "evil.pt",
             "damaged": root / "damaged.pt",
             "other": other,
+            "sweep": sweep,
+            "home": root / "home",
             "taken": taken,
             "evil_marker": evil_marker,
         }
 
 
-def arguments(case: Case, places: dict, run_dir) -> list[str]:
+def arguments(case: Case, places: dict, run_dir, cwd) -> list[str]:
     args = [*case.base, *case.args]
     if "-m" in args:  # Hydra's flags come before the overrides
         args = ["-m", *[a for a in args if a != "-m"]]
-    for name, path in {**places, "run": run_dir}.items():
+    for name, path in {**places, "run": run_dir, "cwd": cwd}.items():
         args = [a.replace(f"<{name}>", str(path)) for a in args]
     if not any(a.startswith(("hydra.run.dir=", "hydra.sweep.dir=")) for a in args):
         args.append(f"hydra.sweep.dir={run_dir}" if "-m" in args else f"hydra.run.dir={run_dir}")
     return args
 
 
-def expected_line(case: Case, places: dict) -> str:
+def environment(case: Case, places: dict) -> dict:
+    """$HOME for a case about the home dir (never the real one: a failing case would write there)."""
+    return {"HOME": str(places["home"])} if any("<home>" in a for a in case.args) else {}
+
+
+def expected_line(case: Case, places: dict, run_dir=None, cwd=None) -> str:
     pattern = case.line
-    for name, path in places.items():
+    for name, path in {**places, "run": run_dir, "cwd": cwd}.items():
         pattern = pattern.replace(f"<{name}>", re.escape(str(path)))
     return pattern
+
+
+def check_nothing_written(case: Case, run_dir, cwd) -> None:
+    """A refused run or sweep leaves no dir of its own, and nothing in the current dir or beside it."""
+    if case.late and run_dir.exists():
+        from sweeplab.finished import holds_results
+
+        assert json.loads((run_dir / "summary.json").read_text())["status"] == "failed"
+        assert not holds_results(run_dir), f"{case.args} left {sorted(p.name for p in run_dir.iterdir())}"
+    else:
+        assert not run_dir.exists(), f"{case.args} left {sorted(p.name for p in run_dir.iterdir())} in its run dir"
+    assert not (cwd.parent / "escaped").exists(), f"{case.args} wrote outside its sweep dir"
+    litter = [p.name for p in cwd.iterdir() if p != run_dir and not p.name.startswith("run")]
+    assert not litter, f"{case.args} wrote {litter} into the current dir"
 
 
 def skip_unless_applicable(case: Case) -> None:
@@ -431,11 +519,13 @@ def skip_unless_applicable(case: Case) -> None:
         pytest.skip("model=lstm_triton's settings are checked where it can run (GPU, or TRITON_INTERPRET=1)")
 
 
-def run_in_process(args: list[str], cwd, capfd, monkeypatch) -> tuple[int, str, str]:
+def run_in_process(args: list[str], cwd, capfd, monkeypatch, env=None) -> tuple[int, str, str]:
     """sweeplab's entrypoint on `args` in this process: (exit status, stdout, stderr)."""
     from sweeplab.__main__ import main
 
     monkeypatch.chdir(cwd)
+    for key, value in (env or {}).items():
+        monkeypatch.setenv(key, value)
     monkeypatch.setattr(sys, "argv", ["sweeplab", *args])
     monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
     monkeypatch.setenv("SWEEPLAB_SWEEP_PID", str(os.getpid()))
@@ -478,18 +568,18 @@ def refusal_in_job(args: list[str], run_dir) -> str:
     pytest.fail(f"{args} was accepted")
 
 
-def check_line(case: Case, places: dict, line: str) -> None:
+def check_line(case: Case, places: dict, line: str, run_dir=None, cwd=None) -> None:
     assert "\n" not in line.strip(), f"{case.args} gave more than one line:\n{line}"
-    pattern = expected_line(case, places)
+    pattern = expected_line(case, places, run_dir, cwd)
     assert re.search(pattern, line), f"{case.args}:\n  got      {line}\n  expected {pattern}"
 
 
-def check_output(case: Case, places: dict, status: int, out: str, err: str) -> None:
+def check_output(case: Case, places: dict, status: int, out: str, err: str, run_dir=None, cwd=None) -> None:
     assert "Traceback" not in out + err, f"a traceback for {case.args}:\n{err[-3000:]}"
     assert status == 1, f"exit status {status} for {case.args}:\n{err[-2000:]}"
     lines = the_one_line(err)
     assert len(lines) == 1, f"{case.args} gave {len(lines)} lines instead of one:\n" + "\n".join(lines)
-    check_line(case, places, lines[0])
+    check_line(case, places, lines[0], run_dir, cwd)
 
 
 def test_the_table_covers_at_least_80_inputs():
@@ -507,18 +597,17 @@ def test_a_label_is_the_one_top_level_key_that_nothing_reads_and_is_accepted():
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_a_bad_input_gives_one_line_and_exit_status_1(case, places, tmp_path, capfd, monkeypatch):
     skip_unless_applicable(case)
-    run_dir = tmp_path / "run"
-    args = arguments(case, places, run_dir)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    run_dir = cwd / "run"
+    args = arguments(case, places, run_dir, cwd)
     if case.via == "main":
-        status, out, err = run_in_process(args, tmp_path, capfd, monkeypatch)
-        check_output(case, places, status, out, err)
+        status, out, err = run_in_process(args, cwd, capfd, monkeypatch, environment(case, places))
+        check_output(case, places, status, out, err, run_dir, cwd)
     else:
-        check_line(case, places, refusal_in_job(args, run_dir))
+        check_line(case, places, refusal_in_job(args, run_dir), run_dir, cwd)
     assert not places["evil_marker"].exists(), "the checkpoint's code payload ran"
-    assert (
-        not (run_dir / "summary.json").exists()
-        or json.loads((run_dir / "summary.json").read_text())["status"] == "failed"
-    )
+    check_nothing_written(case, run_dir, cwd)
 
 
 @pytest.fixture(scope="module")
@@ -531,7 +620,17 @@ def command_lines(places, tmp_path_factory):
     cwd = tmp_path_factory.mktemp("cli")
     pool = ThreadPoolExecutor(max_workers=1)
     futures = [
-        (case, pool.submit(run_cli, arguments(case, places, cwd / f"run{n}"), cwd, timeout=120))
+        (
+            case,
+            cwd / f"run{n}",
+            pool.submit(
+                run_cli,
+                arguments(case, places, cwd / f"run{n}", cwd),
+                cwd,
+                env_extra=environment(case, places),
+                timeout=120,
+            ),
+        )
         for n, case in enumerate(chosen)
     ]
     yield futures
@@ -548,11 +647,15 @@ def test_representative_bad_inputs_through_the_real_command_line(command_lines, 
     """The subset marked `cli`, as a user runs them: `python -m sweeplab ...`."""
     assert len(command_lines) >= 14
     problems = []
-    for case, future in command_lines:
+    for case, run_dir, future in command_lines:
         result = future.result()
         try:
-            check_output(case, places, result.returncode, result.stdout, result.stderr)
+            check_output(case, places, result.returncode, result.stdout, result.stderr, run_dir, run_dir.parent)
+            assert not run_dir.exists(), f"{case.args} left its run dir {run_dir}"
         except AssertionError as exc:
             problems.append(str(exc))
     assert not problems, "\n\n".join(problems)
     assert not places["evil_marker"].exists(), "the checkpoint's code payload ran"
+    cwd = command_lines[0][1].parent
+    litter = [p.name for p in cwd.iterdir() if not p.name.startswith("run")]
+    assert not litter, f"the refused commands wrote {litter} into the current dir"

@@ -86,13 +86,15 @@ def _model_and_len(job_dir):
 
 
 def test_a_failing_job_loses_nothing_else(cli, tmp_path):
+    """A job refused where it runs (its memory estimate: the sweep checks settings, not machines) is
+    recorded `failed` with its one line, for the report; the other job runs."""
     sweep = tmp_path / "sweep"
-    result = cli(["-m", "seq_len=1,5", *TINY, f"hydra.sweep.dir={sweep}"], tmp_path)
+    result = cli(["-m", "seq_len=10000000,5", *TINY, f"hydra.sweep.dir={sweep}"], tmp_path)
     assert result.returncode != 0  # the sweep says there were failures
+    assert "Traceback" not in result.stderr
     failed = json.loads((sweep / "0" / "summary.json").read_text())
     assert failed["status"] == "failed"
-    assert "seq_len=1" in failed["error"]
-    assert "Traceback" in (sweep / "0" / "error.txt").read_text()
+    assert "seq_len=10000000" in failed["error"] and failed["config"]["seq_len"] == 10000000
     completed = json.loads((sweep / "1" / "summary.json").read_text())
     assert completed["status"] == "completed"
     assert (sweep / "1" / "metrics.csv").is_file()

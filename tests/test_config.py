@@ -60,6 +60,10 @@ def test_every_preset_composes_and_declares_its_sweep(preset):
         assert set(cfg.hydra.sweeper.models) == {"rnn", "lstm"}
         return
     params = cfg.hydra.sweeper.params
+    if "direction" in cfg.hydra.sweeper:  # Optuna's: a search space for one model instead of a grid
+        assert cfg.model.name == "rnn" and {"optim.lr", "model.init"} <= set(params)
+        validate_palindrome(cfg)
+        return
     assert set(params["model"].split(",")) == {"rnn", "lstm"}
     assert len(params["seq_len"].split(",")) >= 2
     validate_palindrome(cfg)

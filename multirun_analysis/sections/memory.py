@@ -44,15 +44,21 @@ def memory_specs() -> list[contract.TaskSpec]:
 
 
 def _tasks(runs: pd.DataFrame) -> pd.Series:
+    """Each row's task (a row that names none: the default task, as a job without task= runs it)."""
+    if "task" not in runs:
+        return pd.Series(DEFAULT_TASK, index=runs.index, dtype=object)
     return runs["task"].astype(object).where(runs["task"].notna(), DEFAULT_TASK)
 
 
 def task_runs(runs: pd.DataFrame, task: str = PALINDROME) -> pd.DataFrame:
-    """The rows of `task` that name their model and length."""
+    """The rows of `task` that name their model and a whole-number length."""
     if runs.empty:
         return runs
     mine = _tasks(runs) == task
-    return runs[mine.fillna(False).astype(bool) & runs["model"].notna() & runs["seq_len"].notna()]
+    # a job refused for its settings (seq_len=abc) is listed with the runs that did not complete, not counted here
+    length = pd.to_numeric(runs["seq_len"].astype(object), errors="coerce")
+    whole = (length.notna() & (length == length.round())).astype(bool)
+    return runs[mine.fillna(False).astype(bool) & runs["model"].notna() & whole]
 
 
 palindrome_runs = task_runs  # `multirun-analysis diff` compares palindrome sweeps
@@ -171,6 +177,79 @@ def memory_lengths(runs: pd.DataFrame, keys: list[str], options: Options) -> tup
                             note=estimate.note))  # fmt: skip
     table = pd.DataFrame.from_records(records, columns=[*keys, *MEMORY_COLUMNS])
     return (sort_cells(table, keys, []) if len(table) else table), estimates
+
+
+BUDGET_COLUMNS = ["model", "steps", "t50", "ci_low", "ci_high", "censored", "n", "solved"]
+
+
+def first_solved_steps(curves: pd.DataFrame, threshold: float, spec: contract.TaskSpec | None = None) -> pd.Series:
+    """Per job, the first step whose solved metric (metrics.csv's; the palindrome's eval_acc) passed the threshold."""
+    if curves.empty:
+        return pd.Series(dtype=float)
+    rule = (spec or contract.task_spec(PALINDROME)).solved
+    value = pd.to_numeric(curves["value"], errors="coerce")
+    passed = value <= threshold + EPS if rule.lower_is_better else value >= threshold - EPS
+    acc = curves[(curves["metric"] == rule.metric) & passed]
+    return pd.to_numeric(acc["step"], errors="coerce").groupby(acc["job"]).min()
+
+
+def t50_by_steps(runs: pd.DataFrame, curves: pd.DataFrame, keys: list[str], options: Options,
+                 spec: contract.TaskSpec | None = None):  # fmt: skip
+    """T50 per (keys..., model) at each training budget: the table, and {(keys..., model): [(steps, T50)]}."""
+    spec = spec or contract.task_spec(PALINDROME)
+    df = with_outcome(runs, options) if len(runs) else runs
+    counted = df[df["_counted"]] if len(df) else df
+    if counted.empty:
+        return pd.DataFrame(columns=[*keys, *BUDGET_COLUMNS]), {}
+    first = counted["job"].map(first_solved_steps(curves, threshold(spec, options), spec)).astype(float)
+    ran = pd.to_numeric(counted["steps_done"], errors="coerce").astype(float)
+    ran = ran.where(counted["status"].astype(object) == contract.COMPLETED, np.inf)  # diverged, failed: failed
+    finite = ran[np.isfinite(ran)]
+    if finite.empty:  # no completed run: no budget to compare
+        return pd.DataFrame(columns=[*keys, *BUDGET_COLUMNS]), {}
+    budgets = stats.step_budgets(int(finite.max()))
+    series, records = {}, []
+    for group in groups(counted, [*keys, "model"]):
+        mask = np.ones(len(counted), dtype=bool)
+        for key, value in zip([*keys, "model"], group):
+            mask &= (counted[key] == value).to_numpy()
+        rows = stats.t50_by_step_budget(counted["seq_len"].astype(float)[mask], first[mask], ran[mask], budgets)
+        series[group] = rows
+        for steps, e in rows:
+            records.append(dict(zip([*keys, "model"], group), steps=steps, t50=e.t50, ci_low=e.ci_low,
+                                ci_high=e.ci_high, censored=e.censored, n=e.n,
+                                solved=int((first[mask] <= steps).sum())))  # fmt: skip
+    return pd.DataFrame.from_records(records, columns=[*keys, *BUDGET_COLUMNS]), series
+
+
+def _short(estimate: stats.T50Estimate) -> str:
+    if estimate.censored == stats.ABOVE:
+        return f"> {estimate.tested_max}"
+    if estimate.censored == stats.BELOW:
+        return f"< {estimate.tested_min}"
+    if estimate.t50 is None:
+        return "not estimable"
+    return f"{_num(estimate.t50)} [{_num(estimate.ci_low)}, {_num(estimate.ci_high)}]"
+
+
+def _group_name(keys: list[str], group: tuple) -> str:
+    return f"{label(keys, group[:-1])}, {group[-1]}" if keys else str(group[-1])
+
+
+def budget_sentence(name: str, rows: list[tuple[int, stats.T50Estimate]]) -> str:
+    """Whether T50 has settled as the training budget grows: 'unchanged since 2000 steps' or not."""
+    if not rows:
+        return ""
+    last_steps, last = rows[-1]
+    if len(rows) < 2:
+        return f"{name}: T50 {_short(last)} at {last_steps} steps (one budget: nothing to compare)."
+    since = stats.saturated_since(rows)
+    if since is not None:
+        return (f"{name}: T50 {_short(last)} at {last_steps} steps, unchanged since {since} steps "
+                f"(from {since} steps on each budget's T50 lies in the {last_steps}-step interval).")  # fmt: skip
+    before_steps, before = rows[-2]
+    return (f"{name}: T50 went from {_short(before)} at {before_steps} steps to {_short(last)} at {last_steps} "
+            "steps; it has not settled, so more steps would likely change it.")  # fmt: skip
 
 
 def _pairs(models: list[str]) -> list[tuple[str, str]]:
@@ -457,6 +536,7 @@ def build_task(data, options: Options, spec: contract.TaskSpec) -> SectionResult
     paired = paired_effects(runs, keys, options)
     differences = t50_differences(runs, keys, estimates, options)
     acc = accuracy(runs, keys, options)
+    by_steps, by_steps_rows = t50_by_steps(runs, data.curves, keys, options, spec)
     outcome = with_outcome(runs, options)
     verdicts = [verdict(g, keys, outcome, memory, estimates, differences, paired, spec.name, what)
                 for g in groups(runs, keys)]  # fmt: skip
@@ -474,6 +554,7 @@ def build_task(data, options: Options, spec: contract.TaskSpec) -> SectionResult
             f"{prefix}paired_effect": paired,
             f"{prefix}t50_difference": differences,
             f"{prefix}accuracy": acc,
+            f"{prefix}t50_by_steps": by_steps,
         },
         markdown_tables={
             f"{prefix}success_rate": _pivot(success, keys, _rate_cell),
@@ -513,6 +594,14 @@ def build_task(data, options: Options, spec: contract.TaskSpec) -> SectionResult
         doc.table(result.markdown_tables[f"{prefix}memory_length"])
         if len(differences):
             doc.table(differences.rename(columns={"difference": "T50(a) − T50(b)"}))
+        if by_steps_rows:
+            doc.heading("Memory length against the training budget", 3)
+            doc.paragraph(
+                "T50 as if each run had trained for at most this many steps: a run counts as solved at a budget "
+                f"when its {what} (metrics.csv) first reached {threshold(spec, options):g} by then; a run that "
+                f"stopped earlier without solving is left out of the larger budgets (`tables/{prefix}t50_by_steps.csv`). "
+                + " ".join(budget_sentence(_group_name(keys, g), r) for g, r in by_steps_rows.items())
+            )
         doc.heading("Success rate per length", 3)
         doc.paragraph("Runs that solved T out of the runs counted, with the Wilson 95% interval; in brackets the "
                       "runs not counted (still running, planned, unreadable).")  # fmt: skip

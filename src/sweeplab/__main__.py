@@ -12,14 +12,20 @@ an override that does not parse, a run dir that is a file or cannot be written).
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import os
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 
-import hydra
+from sweeplab import interrupts
+
+if __name__ == "__main__" or sys.argv[0].endswith("/sweeplab"):  # the program, not an import (tests)
+    interrupts.install()  # first: a Ctrl-C during the imports below ends in one line too
+
+import contextlib  # noqa: E402
+import errno  # noqa: E402
+import os  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import hydra  # noqa: E402
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 from hydra.types import RunMode
@@ -27,11 +33,12 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
 import sweeplab
+from hydra_plugins.sweeplab_sweeper.jobs import NO_WORKERS
 from sweeplab.artifacts import os_error_in
 from sweeplab.config import unknown_key
 from sweeplab.errors import ConfigError, UsageError
-from sweeplab.job import Interrupted
 from sweeplab.paths import config_dir, register_resolvers
+from sweeplab.preflight import Refused
 from sweeplab.runner import objective, run_job
 
 SWEEP_PID = "SWEEPLAB_SWEEP_PID"  # the sweep process's pid, inherited by its parallel workers
@@ -43,16 +50,24 @@ register_resolvers()
 def _entry(cfg: DictConfig) -> float | None:
     hydra_cfg = HydraConfig.get()
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
-    in_worker = multirun and "joblib" in str(hydra_cfg.launcher.get("_target_", "")).lower()
-    summary = run_job(
-        cfg,
-        Path(hydra_cfg.runtime.output_dir),
-        # as typed: an override such as seq_len=${oc.env:NOPE} is the runner's to refuse, not resolved here
-        OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False),
-        multirun=multirun,
-        interactive=sys.stderr.isatty(),
-        sweep_pid=int(os.environ[SWEEP_PID]) if in_worker and SWEEP_PID in os.environ else None,
-    )
+    launcher = str(hydra_cfg.launcher.get("_target_", ""))
+    # a child of the sweep process, which ends with it (sweeplab.orphans); not a SLURM job, which
+    # outlives the command that submitted it
+    in_worker = multirun and ("joblib" in launcher.lower() or launcher.endswith(".LocalLauncher"))
+    try:
+        summary = run_job(
+            cfg,
+            Path(hydra_cfg.runtime.output_dir),
+            # as typed: an override such as seq_len=${oc.env:NOPE} is the runner's to refuse, not resolved here
+            OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False),
+            multirun=multirun,
+            interactive=sys.stderr.isatty(),
+            sweep_pid=int(os.environ[SWEEP_PID]) if in_worker and SWEEP_PID in os.environ else None,
+        )
+    except UsageError as refused:
+        if multirun:  # the sweep runs its other jobs, and ends non-zero
+            raise
+        raise Refused(refused) from None  # past Hydra's "Error executing job" frame: the one line only
     return objective(cfg, summary)
 
 
@@ -64,11 +79,14 @@ def main() -> None:
     try:
         with one_line_errors():
             _entry()
-    except Interrupted as stop:
+    except Refused as refused:
+        print(refused, file=sys.stderr)
+        sys.exit(1)
+    except interrupts.Stopped as stop:  # training stopped by a signal, at a checkpoint
         print(stop, file=sys.stderr)
-        sys.exit(130)  # the shell's convention for a process ended by SIGINT
-    except KeyboardInterrupt:
-        print("interrupted; the same command resumes every unfinished run from its last checkpoint", file=sys.stderr)
+        sys.exit(stop.exit_status)
+    except KeyboardInterrupt:  # main() called without install() (in a test's process)
+        print(f"interrupted; {interrupts.how_to_resume()}", file=sys.stderr)
         sys.exit(130)
 
 
@@ -91,10 +109,10 @@ def one_line_errors() -> Iterator[None]:
             try:
                 return func()
             except Exception as exc:
-                better = user_error(exc)
-                if better is None:
+                better = exc if isinstance(exc, UsageError) else user_error(exc)
+                if better is None or os.environ.get("HYDRA_FULL_ERROR") == "1":
                     raise
-                raise better from None
+                raise Refused(better) from None  # main prints its one line, without Hydra's hint
 
         return original(translated)
 
@@ -133,16 +151,30 @@ def user_error(exc: BaseException) -> UsageError | None:
     os_error = os_error_in(exc)  # also behind another error: logging's "Unable to configure handler"
     if os_error is not None and os_error.errno in _OS_ERRORS:
         return UsageError(_os_error(os_error))
+    if isinstance(exc, ValueError) and str(exc).startswith("Config group override must be"):  # =5, model=null
+        return ConfigError(_group_without_option(sys.argv[1:]))
     if isinstance(exc, ValueError) and "n_jobs == 0" in str(exc):  # joblib's
-        return ConfigError(
-            "hydra.launcher.n_jobs=0 is not allowed; it must be a positive number of parallel jobs (or -1: one per core)"
-        )
+        return ConfigError(NO_WORKERS)  # under another sweeper than sweeplab's
     return None
+
+
+def _group_without_option(arguments: list[str]) -> str:
+    """The one line for an override that names no option of a config group (`=5`, `model=null`)."""
+    for argument in arguments:
+        key, equals, value = argument.partition("=")
+        group = key.lstrip("+~")
+        if equals and not group:
+            return f"{argument!r} has no key; write KEY=VALUE, such as seq_len=5"
+        options = sorted(p.stem for p in (config_dir() / group).glob("*.yaml")) if group else []
+        if equals and options:
+            return f"{argument!r} names no option of {group}; choose one of {', '.join(options)} ({group}=NAME)"
+    return "a config group needs the name of one of its options (GROUP=NAME, such as model=lstm)"
 
 
 _OS_ERRORS = {  # errno -> what it means for the output dir
     errno.EEXIST: "a file is in the way of the output dir",
     errno.ENOTDIR: "a file is in the way of the output dir",
+    errno.ENOENT: "no dir can be made there",
     errno.EACCES: "this user cannot write there",
     errno.EPERM: "this user cannot write there",
     errno.EROFS: "a read-only file system",

@@ -21,13 +21,7 @@ _CHECKED_TYPES = {int: (int,), float: (int, float), str: (str,), bool: (bool,)}
 
 def build(group: str, node: DictConfig, *args: Any, **kwargs: Any) -> Any:
     """Instantiate config group `group` (e.g. "model") with the extra arguments (data sizes, params)."""
-    settings = {
-        k: v
-        for k, v in OmegaConf.to_container(node, resolve=True).items()
-        if k not in ("name", "_target_", "_partial_")
-    }
-    target = get_object(node._target_)
-    check_settings(group, node.get("name", node._target_), target, settings, skip=len(args) + len(kwargs))
+    check_group(group, node)
     spec = OmegaConf.masked_copy(node, [k for k in node if k != "name"])
     try:
         if node.get("_partial_", False):  # e.g. an optimizer: the config, then the parameters
@@ -39,6 +33,16 @@ def build(group: str, node: DictConfig, *args: Any, **kwargs: Any) -> Any:
         raise
     except ValueError as exc:  # raised by a partial's constructor (torch.optim: "Invalid beta ...")
         raise ConfigError(f"{group}={node.get('name', node._target_)}: {exc}") from None
+
+
+def check_group(group: str, node: DictConfig) -> None:
+    """Refuse a setting of config group `group` that its class does not take, before building it."""
+    settings = {
+        k: v
+        for k, v in OmegaConf.to_container(node, resolve=True).items()
+        if k not in ("name", "_target_", "_partial_")
+    }
+    check_settings(group, node.get("name", node._target_), get_object(node._target_), settings)
 
 
 def check_settings(group: str, name: str, target: Any, settings: dict, skip: int = 0) -> None:

@@ -98,6 +98,8 @@ class TaskSpec:
     difficulty_label: str = "length T"  # the axis in words, for the report's figures
     data: tuple[str, ...] = ()  # the conf/data options it takes (the first is its default)
     memory: str | None = None  # "module:function": parts(cfg, on_gpu) -> its sweeplab.resources.Part list
+    validate: str | None = None  # "module:function": validate(cfg), its settings' one-line rules
+    preflight: str | None = None  # "module:function": check(cfg), what it needs besides settings (input files)
     summary_title: str = ""  # how the report names it ("the palindrome task")
     shown: tuple[str, ...] | None = None  # the results the report's "All runs" table shows (None: all)
 
@@ -155,6 +157,7 @@ def result_columns() -> dict[str, type]:
 #: is a prefix (every key below that node). A run recorded before one of them existed still matches.
 EXECUTION_ONLY = (
     "paths.",  # where caches and data live (another node, a SLURM requeue)
+    "logger.",  # which experiment tracker also records the run (sweeplab.trackers)
     "data.root",
     "quality.cache_dir",
     "trainer.num_threads",

@@ -1,6 +1,7 @@
 """What to do with a run dir: run, skip or refuse. Shared by the runner and the sweepers (no torch import).
 
-A dir whose summary.json records another config is never touched: not rerun, not overwritten.
+A dir whose summary.json records another config is never touched: not rerun, not overwritten, unless
+that run failed before it wrote any result (a refused job of a sweep): there is nothing to lose.
 A finished run (`completed`, `diverged`) of the same config is kept as it is; any other state
 (`running`: killed or preempted; `failed`; no summary) is run again and continues from its checkpoint.
 """
@@ -12,7 +13,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sweeplab.contract import CHECKPOINT_FILE, FINISHED, as_recorded, read_summary, same_run
+from sweeplab.contract import (
+    CHECKPOINT_FILE,
+    ERROR_FILE,
+    FAILED,
+    FINISHED,
+    SUMMARY_FILE,
+    as_recorded,
+    read_summary,
+    same_run,
+)
 
 
 def recorded_config(run_dir: Path) -> tuple[dict | None, bool]:
@@ -51,10 +61,21 @@ def job_state(run_dir: Path, config: Any) -> tuple[str, str]:
     # that run exactly.
     resumable = from_checkpoint or status not in FINISHED
     if recorded is not None and not same_run(recorded, as_recorded(config), resumable=resumable):
+        if status == FAILED and not holds_results(run_dir):  # refused or crashed before a result: nothing to lose
+            return status, "run"
         return "conflict", "refuse"
     if summary is None:
         return ("incomplete" if Path(run_dir).exists() else "new"), "run"
     return status, ("skip" if status in FINISHED else "run")
+
+
+def holds_results(run_dir: Path) -> bool:
+    """Whether a run dir holds anything of a run's results (a checkpoint, a metrics row, a sample)."""
+    return any(
+        path.name not in (SUMMARY_FILE, ERROR_FILE) and not path.name.endswith(".log")
+        for path in Path(run_dir).iterdir()
+        if not path.name.startswith(".")
+    )
 
 
 @contextlib.contextmanager

@@ -25,15 +25,3 @@ class Job:
         except PermissionError:
             return False
         return False
-
-
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C during training: where the run was, and where the same command will resume it."""
-
-    def __init__(self, step: int, resumes_from: int):
-        super().__init__(f"interrupted at step {step}; the same command resumes from step {resumes_from}")
-        self.step, self.resumes_from = step, resumes_from
-
-
-class SweepGone(RuntimeError):
-    """This worker's sweep process died: stop instead of training on unwatched (issue: no two writers)."""

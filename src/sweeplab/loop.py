@@ -17,9 +17,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -27,11 +28,13 @@ from omegaconf import DictConfig
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from sweeplab import artifacts, checkpoint, curves
+from sweeplab import artifacts, checkpoint, curves, interrupts, orphans
 from sweeplab.contract import CHECKPOINT_FILE, COMPLETED, CURVES_FILE, DIVERGED, METRICS_FILE
 from sweeplab.cuda_graph import GraphedStep, set_capturable, use_cuda_graph
-from sweeplab.job import Interrupted, Job, SweepGone
+from sweeplab.interrupts import Stopped
+from sweeplab.job import Job
 from sweeplab.provenance import provenance
+from sweeplab.trackers import open_tracker
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +105,7 @@ class Settings:
     early_stop: bool = False
     patience: int = 3
     show_bar: bool = False  # a tqdm bar (single runs on a terminal); log lines otherwise
-    sweep_gone: Callable[[], bool] = lambda: False  # a parallel worker whose sweep process died stops
+    on_rows: Callable[[list[dict]], None] = lambda rows: None  # an experiment tracker (sweeplab.trackers)
 
     @classmethod
     def from_config(cls, trainer: DictConfig, device: torch.device, job: Job) -> Settings:
@@ -111,7 +114,6 @@ class Settings:
             early_stop=bool(trainer.get("early_stop", False)),
             patience=int(trainer.get("patience", 3)),
             show_bar=job.interactive and not job.multirun,  # parallel jobs' bars would overwrite each other
-            sweep_gone=job.sweep_gone,
         )
 
 
@@ -167,8 +169,10 @@ def train(task: Task, cfg: DictConfig, progress: Progress, settings: Settings, o
     """Train until `task.total_steps` (or solved, with early stopping); return completed or diverged."""
     try:
         return _train(task, cfg, progress, settings, out_dir)
-    except KeyboardInterrupt:
-        raise Interrupted(progress.step, progress.saved_at) from None
+    except Stopped:
+        raise
+    except KeyboardInterrupt:  # Python's own handler, before the loop took the signals over
+        raise Stopped(signal.SIGINT, progress.saved_at) from None
 
 
 def _train(task: Task, cfg: DictConfig, progress: Progress, settings: Settings, out_dir: Path) -> str:
@@ -184,7 +188,9 @@ def _train(task: Task, cfg: DictConfig, progress: Progress, settings: Settings, 
     bar = tqdm(
         total=task.total_steps, initial=progress.step, desc=task.label, disable=not settings.show_bar, leave=False
     )
-    with bar, logging_redirect_tqdm():
+    # A signal stops the loop only between steps, after a checkpoint of that step: never half-way
+    # through writing one, so the step that the message names is the step that a rerun resumes from.
+    with bar, logging_redirect_tqdm(), interrupts.stop_requests() as stop_requested:
         while progress.step < task.total_steps:
             inputs = task.draw(progress.step)
             if step is None:
@@ -207,10 +213,7 @@ def _train(task: Task, cfg: DictConfig, progress: Progress, settings: Settings, 
                 log.info("%s", format_row(row, task.total_steps))
                 bar.set_postfix_str(format_row(row, task.total_steps, brief=True))
                 artifacts.write_csv(out_dir / METRICS_FILE, task.metric_columns, progress.rows)
-                if settings.sweep_gone():
-                    raise SweepGone(
-                        f"the sweep process died: stopped at step {progress.step} (rerun the sweep to resume)"
-                    )
+                settings.on_rows(progress.rows)  # off the hot path: once per row
                 if not all(math.isfinite(v) for v in row.values() if isinstance(v, float)):
                     log.warning("a loss is not finite at step %d: the run diverged", progress.step)
                     return DIVERGED
@@ -224,6 +227,10 @@ def _train(task: Task, cfg: DictConfig, progress: Progress, settings: Settings, 
                 save(task, cfg, progress, progress.elapsed(start), out_dir)
             if progress.early_stopped_at:
                 break
+            if (signum := stop_requested()) is not None:
+                if progress.saved_at != progress.step:
+                    save(task, cfg, progress, progress.elapsed(start), out_dir)
+                raise Stopped(signum, progress.step)
     return COMPLETED
 
 
@@ -262,6 +269,8 @@ def record(task: Task, cfg: DictConfig, job: Job, settings: dict, title: str, fi
     """Run `task` in the job's dir and record it in summary.json: its settings, then its numbers as it
     goes, then `finish()`'s (end-of-run work such as quality metrics), then its status, last."""
     out_dir = job.out_dir
+    if job.sweep_pid is not None:  # a parallel worker: it ends when its sweep process dies (SIGKILL)
+        orphans.end_with_sweep(job.sweep_gone)
     with log_prefix(task.label if job.multirun else None):
         progress = resume(task, cfg, out_dir)
         artifacts.update_summary(
@@ -272,8 +281,10 @@ def record(task: Task, cfg: DictConfig, job: Job, settings: dict, title: str, fi
             **task.results(progress),
             **progress_numbers(progress, progress.step, 0.0),
         )
+        tracker = open_tracker(cfg, job, task.label)  # logger=...: a no-op, or a tracker that never raises
         started_at, start = progress.step, time.perf_counter()
-        status = train(task, cfg, progress, Settings.from_config(cfg.trainer, task.device, job), out_dir)
+        how = replace(Settings.from_config(cfg.trainer, task.device, job), on_rows=tracker.log_rows)
+        status = train(task, cfg, progress, how, out_dir)
         numbers = {**task.results(progress), **progress_numbers(progress, started_at, time.perf_counter() - start)}
         artifacts.update_summary(out_dir, **numbers)
         if progress.rows:
@@ -288,6 +299,7 @@ def record(task: Task, cfg: DictConfig, job: Job, settings: dict, title: str, fi
             artifacts.update_summary(out_dir, **finish())
         # The status goes last: a run killed before this line is `running` and gets rerun.
         summary = artifacts.update_summary(out_dir, status=status)
+        tracker.finish(summary, settings)
         stopped = f", stopped early at step {progress.early_stopped_at}" if progress.early_stopped_at else ""
         log.info("%s after %d steps%s (%.1f steps/s)", status, progress.step, stopped, numbers["steps_per_s"] or 0.0)
     return summary

@@ -1,38 +1,58 @@
-"""A Hydra callback that keeps Hydra from writing into a single run's dir that holds another config.
+"""A Hydra callback that refuses a run or a sweep before Hydra writes anything for it.
 
-Hydra saves `.hydra/` (config.yaml, hydra.yaml, overrides.yaml) into the run dir before the task
-starts, and the runner refuses such a dir only then: the earlier run's `.hydra/` would already be
-overwritten. `on_run_start` comes before both; a callback cannot stop the run (Hydra turns its
-exceptions into warnings), so on a conflict it turns Hydra's `.hydra/` output off for this run and
-the runner refuses the dir with its one-line error. Likewise for a finished run that the runner
-keeps as it is. Sweeps need no callback: the sweeplab sweeper refuses a conflicting sweep and skips
-finished jobs before any job is launched.
+Hydra creates the run dir, saves `.hydra/` (config.yaml, hydra.yaml, overrides.yaml) and opens the
+log file before the task starts; `on_run_start` and `on_multirun_start` come before all of that. There:
 
-A config that does not resolve (`seq_len=${oc.env:NOPE}`) is the runner's to refuse, in one line; the
-guard writes no `.hydra/` for it (it cannot tell whose the dir is) and raises nothing, since Hydra
-would print a callback's exception as a warning.
+- the run or sweep dir must be one of its own (sweeplab.output_dirs: not `/`, the current dir, a
+  home dir, a sweep's dir for a run, a run's dir for a sweep, nor inside another run);
+- a single run's config must pass every check that needs no dir (sweeplab.preflight), so that a
+  refused run leaves no dir behind (no `outputs/DATE/TIME` litter) and claims none.
+
+Hydra turns a callback's Exceptions into warnings, so a refusal travels as `preflight.Refused` (a
+BaseException), which sweeplab's entrypoint prints as its one line.
+
+A dir that holds another config, or a finished run that the runner keeps as it is, gets no new
+`.hydra/` (the earlier run's must stay): the guard turns Hydra's `.hydra/` output off for this run,
+and the runner refuses the dir (or keeps the run) with its one line.
 """
 
-from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, read_write
+from omegaconf import DictConfig, OmegaConf, read_write
 from omegaconf.errors import OmegaConfBaseException
 
+from sweeplab.errors import ConfigError, UsageError
 from sweeplab.finished import hydra_config_as, job_state, resolved_task_config
+from sweeplab.output_dirs import RUN_DIR, SWEEP_DIR, check_output_dir
+from sweeplab.preflight import Refused, check_job
 
 
 class RunDirGuard(Callback):
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         try:
             with hydra_config_as(config):  # for ${hydra:...} in the run dir
-                run_dir = Path(str(config.hydra.run.dir))
-            _, action = job_state(run_dir, resolved_task_config(config, run_dir))
-        except (OmegaConfBaseException, OSError):  # the runner (or Hydra) refuses it in one line
+                run_dir = check_output_dir(RUN_DIR, config.hydra.run.dir)
+            task_config = resolved_task_config(config, run_dir)
+            check_job(OmegaConf.create(task_config))
+            action = job_state(run_dir, task_config)[1]
+        except UsageError as refused:
+            raise Refused(refused) from None
+        except OmegaConfBaseException as exc:  # ${oc.env:NOPE}, ${nope}
+            raise Refused(ConfigError(f"the config does not resolve: {str(exc).splitlines()[0]}")) from None
+        except OSError:  # an unreadable dir: Hydra (or the runner) refuses it in one line
             action = "refuse"
         # refuse: the runner refuses the dir; skip: it keeps the finished run as it is (possibly
         # recorded under other execution settings, which its .hydra/ must keep showing).
         if action in ("refuse", "skip"):
             with read_write(config.hydra):  # Hydra marks its own node read-only
                 config.hydra.output_subdir = None  # Hydra's run_job then saves no .hydra/
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        try:
+            with hydra_config_as(config):
+                check_output_dir(SWEEP_DIR, config.hydra.sweep.dir)
+        except UsageError as refused:
+            raise Refused(refused) from None
+        except OmegaConfBaseException:  # the sweeper (or Hydra) refuses it in one line
+            pass

@@ -1,4 +1,8 @@
-"""Run one job: lock its dir, decide run/skip/refuse, run the task, record any failure.
+"""Run one job: check it, lock its dir, decide run/skip/refuse, run the task, record any failure.
+
+Every check that needs no dir comes first (sweeplab.preflight): a refused run writes nothing, and
+its dir stays free for the corrected command; a sweep's refused job, whose dir the launcher has
+made, records `failed` with its one line, for the report.
 
 The runner holds the dir's lock (sweeplab.lock) for the whole job, so a second process that would
 write into it is refused in one line. Then, before anything is written, it decides from what the dir
@@ -25,12 +29,12 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sweeplab import artifacts, contract
-from sweeplab.config import validate_common
 from sweeplab.contract import ERROR_FILE, FAILED, RUNNING, SUMMARY_FILE, read_summary
 from sweeplab.errors import ConfigError, UsageError
 from sweeplab.finished import job_state, refusal
 from sweeplab.job import Job
 from sweeplab.lock import hold
+from sweeplab.preflight import check_job
 from sweeplab.repair import repair_finished
 from sweeplab.resources import as_out_of_memory
 
@@ -42,15 +46,21 @@ def run_job(cfg: DictConfig, out_dir: Path, overrides: Sequence[str] = (), **how
     out_dir = Path(out_dir)
     job = Job(out_dir, list(overrides), **how)
     try:
+        config = OmegaConf.to_container(cfg, resolve=True)
+    except OmegaConfBaseException as exc:  # ${oc.env:NOPE}, ${nope}: a broken interpolation in an override
+        raise ConfigError(f"the config does not resolve: {str(exc).splitlines()[0]}") from None
+    try:
+        check_job(cfg)  # a refused run writes nothing, so its dir stays free for the corrected command
+    except UsageError as refused:
+        if job.multirun and out_dir.is_dir():  # a sweep's job dir (the launcher made it): the report lists it
+            record_refusal(out_dir, config, job, refused)
+        raise
+    try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(
             f"cannot create the run dir {out_dir}: {exc.strerror}; choose another (hydra.run.dir=...)"
         ) from None
-    try:
-        config = OmegaConf.to_container(cfg, resolve=True)
-    except OmegaConfBaseException as exc:  # ${oc.env:NOPE}, ${nope}: a broken interpolation in an override
-        raise ConfigError(f"the config does not resolve: {str(exc).splitlines()[0]}") from None
     with hold(out_dir, "run dir", claim=False) as claim:
         state, action = job_state(out_dir, config)
         if action == "refuse":  # before writing anything: that run's files stay as they are
@@ -64,17 +74,7 @@ def run_job(cfg: DictConfig, out_dir: Path, overrides: Sequence[str] = (), **how
         clean_up_partial_writes(out_dir)
         try:
             # The summary says what ran and how it is going; the task adds its numbers.
-            artifacts.write_json(
-                out_dir / SUMMARY_FILE,
-                {
-                    contract.STATUS: RUNNING,
-                    contract.TASK: cfg.get("task"),
-                    contract.OVERRIDES: job.overrides,
-                    contract.ERROR: None,
-                    contract.CONFIG: config,
-                },
-            )
-            validate_common(cfg, list(contract.task_specs()))
+            artifacts.write_json(out_dir / SUMMARY_FILE, started(config, job, RUNNING))
             return task_runner(cfg.task)(cfg, job)
         except Exception as exc:
             if (out_of_memory := as_out_of_memory(exc)) is not None:
@@ -83,6 +83,29 @@ def run_job(cfg: DictConfig, out_dir: Path, overrides: Sequence[str] = (), **how
                 raise out_of_memory from exc
             record_failure(out_dir, exc)
             raise
+
+
+def started(config: dict, job: Job, status: str, error: str | None = None) -> dict:
+    """The summary a job starts with: what ran and how it is going; the task adds its numbers."""
+    return {
+        contract.STATUS: status,
+        contract.TASK: config.get("task"),
+        contract.OVERRIDES: job.overrides,
+        contract.ERROR: error,
+        contract.CONFIG: config,
+    }
+
+
+def record_refusal(out_dir: Path, config: dict, job: Job, refused: UsageError) -> None:
+    """A sweep's refused job: `failed` with its one line, unless the dir holds another run (left alone)."""
+    try:
+        with hold(out_dir, "run dir"):
+            if job_state(out_dir, config)[1] == "run":
+                summary = read_summary(out_dir) or {}
+                fields = started(config, job, FAILED, one_line(refused))
+                artifacts.write_json(out_dir / SUMMARY_FILE, {**summary, **fields})
+    except (UsageError, OSError) as busy_or_full:  # another writer's dir, a full disk: the refusal still stands
+        log.warning("could not record the refusal in %s: %s", out_dir, busy_or_full)
 
 
 def objective(cfg: DictConfig, summary: dict) -> float | None:

@@ -154,3 +154,40 @@ def test_a_model_without_a_finished_run_is_named(tmp_path):
     sweep = sw.write_grid_sweep(tmp_path / "early", params, lambda p: {"final": 1.0}, skip=range(4, 8))
     (sentence,) = _build(sweep).headline
     assert sentence == "rnn T50 > 10 (solved 4/4 runs at T <= 10). No finished run yet: lstm."
+
+
+def test_t50_at_the_full_training_budget_is_the_reported_t50(known_sweep_once):
+    result = _build(known_sweep_once)
+    by_steps = result.tables["t50_by_steps"].set_index("model")
+    memory = result.tables["memory_length"].set_index("model")
+    assert list(result.tables["t50_by_steps"].columns) == ["model", *pal.BUDGET_COLUMNS[1:]]
+    assert by_steps.loc["rnn", "steps"] == 100  # the runs' 100 steps: the only budget
+    assert by_steps.loc["rnn", "t50"] == pytest.approx(memory.loc["rnn", "t50"])
+    assert by_steps.loc["lstm", "censored"] == "above"
+
+
+def _budget_frames(late_solvers: bool):
+    """rnn, 4 seeds at T = 10..30 over 5000 steps: T <= 15 solve at step 800, T = 20, 25 at step 4000 when
+    `late_solvers`, the rest never; the frames as load_sweeps gives them."""
+    runs, curves = [], []
+    for t in (10, 15, 20, 25, 30):
+        for seed in range(4):
+            job = f"j{t}-{seed}"
+            solve = 800 if t <= 15 else (4000 if late_solvers and t in (20, 25) else None)
+            runs.append({"job": job, "model": "rnn", "seq_len": t, "seed": seed, "status": "completed",
+                         "final_eval_acc": 1.0 if solve else 0.5, "steps_done": solve or 5000})  # fmt: skip
+            curves += [{"job": job, "step": step, "metric": "eval_acc", "value": 1.0 if solve and step >= solve else 0.5}
+                       for step in range(200, (solve or 5000) + 1, 200)]  # fmt: skip
+    return pd.DataFrame(runs), pd.DataFrame(curves)
+
+
+@pytest.mark.parametrize("late", [True, False])
+def test_memory_length_against_the_training_budget_says_whether_it_settled(late):
+    runs, curves = _budget_frames(late_solvers=late)
+    table, rows = pal.t50_by_steps(runs, curves, [], FAST)
+    assert list(table["steps"]) == [500, 1000, 2000, 5000]
+    sentence = pal.budget_sentence("rnn", rows[("rnn",)])
+    if late:
+        assert sentence.startswith("rnn: T50 went from 17.") and "has not settled" in sentence
+    else:
+        assert "unchanged since 1000 steps" in sentence

@@ -212,3 +212,29 @@ def test_overrides_parsed_by_hydra():
     values = read.override_values(["model=lstm", "+trainer.extra=3", "optim.lr=1e-3", "hydra.run.dir=x",
                                    "experiment=quick", "~data.x", "seq_len=5,10", "bad=("])  # fmt: skip
     assert values == {"model.name": "lstm", "trainer.extra": 3, "optim.lr": 0.001}
+
+
+REFUSED = "ConfigError: seq_len='abc' is not allowed; it must be an integer >= 2 (the palindrome length T)"
+
+
+@pytest.mark.parametrize("kind", ["sweep", "single runs"])
+def test_a_job_refused_for_its_settings_is_listed_failed_with_its_reason_and_the_rest_reported(tmp_path, kind):
+    """Issue 20 §3: seq_len=abc (recorded by a sweep or a single run before the refusal came first)
+    once crashed the report at the Int64 cast of seq_len."""
+    from multirun_analysis.__main__ import main
+
+    where = tmp_path / "S"
+    mode = "MULTIRUN" if kind == "sweep" else "RUN"
+    for num, model in enumerate(["rnn", "lstm"]):
+        sw.write_job(
+            where, num, model=model, seq_len=5, final=1.0, mode=mode, name=None if mode == "MULTIRUN" else f"run{num}"
+        )
+    sw.write_job(where, 2, seq_len="abc", status="failed", error=REFUSED, metrics_until=0, mode=mode,
+                 name=None if mode == "MULTIRUN" else "refused")  # fmt: skip
+    if kind == "sweep":
+        sw.write_multirun_yaml(where, {"model": "rnn,lstm", "seq_len": "5,abc"})
+    assert main([str(where), "--no-plots", "--quiet"]) == 0
+    report = (where / "report.md").read_text()
+    not_done = report.split("## Runs that did not complete")[1].split("##")[0]
+    assert "failed" in not_done and REFUSED in not_done
+    assert "T50" in report and "rnn" in report and "lstm" in report  # the two good runs are reported

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from multirun_analysis import stats
 from multirun_analysis.stats import fit_t50, t50_difference, wilson_interval
 
 
@@ -28,9 +29,9 @@ def _logistic_sample(t50=20.0, width=3.0, lengths=range(5, 41, 5), seeds=12, rng
 def _brute_force_posterior_quantiles(t, solved, qs):
     """The same posterior computed independently: a finer grid, a loop over slopes, no shared code."""
     t, solved = np.asarray(t, float), np.asarray(solved, bool)
-    centres = np.linspace(t.min(), t.max(), 4001)
+    centres = np.linspace(t.min(), t.max(), 2001)
     log_mass = np.full(centres.size, -np.inf)
-    for slope in np.geomspace(0.05, 30, 241):
+    for slope in np.geomspace(0.05, 30, 121):
         p = 1 / (1 + np.exp(np.clip(slope * (t[None, :] - centres[:, None]), -700, 700)))
         p = np.clip(p, 1e-300, 1 - 1e-16)
         log_mass = np.logaddexp(log_mass, np.where(solved, np.log(p), np.log1p(-p)).sum(1))
@@ -153,3 +154,31 @@ def test_all_or_none_solved_stays_one_sided_at_the_tested_end(solved):
     estimate = fit_t50([5, 10, 20, 40, 80, 100] * 3, [solved] * 18)
     assert estimate.t50 is None and estimate.censored == ("above" if solved else "below")
     assert (estimate.tested_max if solved else estimate.tested_min) == (100 if solved else 5)
+
+
+def _budget_design(late_lengths):
+    """4 seeds at T = 10..30: T <= 15 solve at step 800, `late_lengths` at step 4000, the rest never (5000 run)."""
+    lengths = np.repeat([10, 15, 20, 25, 30], 4).astype(float)
+    first = np.where(lengths <= 15, 800.0, np.where(np.isin(lengths, late_lengths), 4000.0, np.nan))
+    return lengths, first, np.full(lengths.size, 5000.0)
+
+
+def test_t50_by_step_budget_counts_a_run_solved_once_it_first_held_the_accuracy():
+    lengths, first, ran = _budget_design(late_lengths=[20, 25])
+    by_budget = stats.t50_by_step_budget(lengths, first, ran, stats.step_budgets(5000))
+    rows = dict(by_budget)
+    assert [b for b, _ in by_budget] == [500, 1000, 2000, 5000]
+    assert rows[500].censored == "below"  # nothing solved by step 500
+    assert 15 <= rows[2000].t50 <= 20 and 25 <= rows[5000].t50 <= 30
+    assert stats.saturated_since(by_budget) is None  # moved between 2000 and 5000 steps: not settled
+
+
+def test_an_answer_reached_early_is_saturated_since_that_budget():
+    lengths, first, ran = _budget_design(late_lengths=[])
+    rows = stats.t50_by_step_budget(lengths, first, ran, [500, 1000, 2000, 5000])
+    assert stats.saturated_since(rows) == 1000
+
+
+def test_a_run_that_stopped_before_a_budget_without_solving_is_left_out_of_it():
+    rows = stats.t50_by_step_budget([10, 20, 20], [100.0, np.nan, np.nan], [5000, 5000, 1000], [1000, 5000])
+    assert [(b, e.n) for b, e in rows] == [(1000, 3), (5000, 2)]

@@ -1,11 +1,13 @@
-"""The launchers: the SLURM preset's sbatch script, submitit's requeue, and no shared dirs."""
+"""The launchers: the SLURM preset's sbatch script, submitit's requeue, no shared dirs, no stray workers."""
 
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import joblib
+import pytest
 import submitit
 from omegaconf import OmegaConf
 
@@ -163,3 +165,59 @@ def test_joblib_workers_split_the_cores_between_them(tmp_path, cli):
     expected = f"on cpu ({threads} thread{'s' if threads > 1 else ''})"
     for job in ("0", "1"):
         assert expected in (sweep / job / "sweeplab.log").read_text()
+
+
+def descendants(pid: int) -> set[int]:
+    """The processes under `pid` now (from /proc): after its death they are re-parented, so a test
+    collects them before."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie is dead: nobody may reap it in a container without an init)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("launcher", ["joblib", "submitit_local"])
+def test_workers_end_within_seconds_of_the_sweep_process_being_killed(tmp_path, launcher):
+    """Issue 20: after SIGKILL of the sweep process, joblib's workers stayed 20+ minutes and
+    submitit's local jobs trained on. Each job stops at a checkpoint (`running`, never `failed`)
+    and every process under the sweep is gone within 20 s (polled, not slept)."""
+    sweep = tmp_path / "sweep"
+    long = [o for o in FAST if not o.startswith("trainer.steps=")] + ["trainer.steps=100000"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sweeplab", "-m", SWEEPER, *LAUNCHERS[launcher], *long, "seed=0,1",
+         f"hydra.sweep.dir={sweep}"],
+        cwd=tmp_path, env={**os.environ, **ENV}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.time() + 180
+        logs = [sweep / n / "sweeplab.log" for n in ("0", "1")]
+        while not all(log.exists() and log.read_text().count(" step ") >= 2 for log in logs):
+            assert proc.poll() is None and time.time() < deadline, "both jobs should be training"
+            time.sleep(0.2)
+        workers = descendants(proc.pid)
+        assert workers
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.time() + 20
+    while any(alive(pid) for pid in workers) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in workers if alive(pid)], "workers outlived their sweep process"
+    assert [status(sweep / n) for n in ("0", "1")] == ["running", "running"]

@@ -34,6 +34,7 @@ from hydra_plugins.sweeplab_memory_sweeper import record, search
 from hydra_plugins.sweeplab_sweeper.jobs import (
     closing_line,
     consecutive_runs,
+    fit_workers,
     locate,
     raise_first_failure,
     refuse_conflicts,
@@ -129,6 +130,7 @@ class MemoryLengthSweeper(Sweeper):
             log.info("dry run, nothing is launched:\n%s\n%s", search.rules(self.settings), rounds.dry_run())
             return []
         rounds.check_dir()  # another sweep's dir is refused before anything is written
+        fit_workers(self.launcher, 1)  # n_jobs far above the cores: refused before anything is written
         sweep_dir.mkdir(parents=True, exist_ok=True)
         with hold(sweep_dir, "sweep"):
             OmegaConf.save(self.config, sweep_dir / SWEEP_CONFIG)
@@ -280,6 +282,7 @@ class Rounds:
         by_num = {job.num: job for job in to_run}
         for run in consecutive_runs(sorted(by_num), None):
             batch = [by_num[n].overrides for n in run]
+            fit_workers(self.sweeper.launcher, len(batch))
             self.returns.append(self.sweeper.launcher.launch(batch, initial_job_idx=run[0]))
             self.launched += len(batch)
 

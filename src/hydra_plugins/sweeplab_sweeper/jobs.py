@@ -3,18 +3,23 @@
 - `locate`: the dir a job will write and its resolved config, as the job itself will see them;
 - `consecutive_runs`: job numbers cut into runs, one `launcher.launch(batch, initial_job_idx)` each;
 - `raise_first_failure`: a failed job fails the sweep, but only once every job has run;
-- `closing_line`: the sweep's last log line, where its results are and how to get the report.
+- `closing_line`: the sweep's last log line, where its results are and how to get the report;
+- `refuse_conflicts`: a job outside its sweep dir, a bad setting, another sweep's dir: refused first;
+- `fit_workers`: no more joblib workers than jobs, and none far beyond the cores.
 """
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hydra.core.utils import JobReturn, JobStatus
-from omegaconf import DictConfig, open_dict
+from hydra.core.utils import JobReturn, JobStatus, filter_overrides
+from omegaconf import DictConfig, OmegaConf, open_dict
 
-from sweeplab.errors import UsageError
+from sweeplab.errors import ConfigError, UsageError
 from sweeplab.finished import hydra_config_as, resolved_task_config
+from sweeplab.output_dirs import check_job_dir
+from sweeplab.preflight import check_settings
 
 
 def locate(config_loader: Any, sweep_config: DictConfig, overrides: Sequence[str], num: int) -> tuple[Path, Any]:
@@ -48,13 +53,51 @@ def raise_first_failure(returns: Sequence[Sequence[JobReturn]]) -> None:
                 _ = result.return_value  # re-raises the job's exception
 
 
+#: a joblib sweep may ask for this many workers per core (their jobs share the cores); far beyond
+#: it, each idle worker still holds its own interpreter and torch (about 1 GB): a fork storm
+WORKERS_PER_CORE = 4
+NO_WORKERS = (
+    "hydra.launcher.n_jobs=0 is not allowed; it must be a positive number of parallel jobs (or -1: one per core)"
+)
+
+
+def fit_workers(launcher: Any, jobs: int) -> None:
+    """Start no more joblib workers than the `jobs` about to be launched; refuse far more than the cores."""
+    settings = getattr(launcher, "joblib", None)
+    if not isinstance(settings, dict) or not isinstance(settings.get("n_jobs"), int):
+        return  # another launcher
+    if settings["n_jobs"] == 0:
+        raise ConfigError(NO_WORKERS)
+    # what the user asked for, kept on the launcher: each launch (a run of jobs) is fitted anew
+    n_jobs = launcher.__dict__.setdefault("requested_n_jobs", settings["n_jobs"])
+    cores = os.cpu_count() or 1
+    if n_jobs > WORKERS_PER_CORE * cores:
+        raise ConfigError(
+            f"hydra.launcher.n_jobs={n_jobs} is far above this machine's {cores} cores: each worker holds its own "
+            f"torch; use at most {WORKERS_PER_CORE * cores} (or -1: one per core)"
+        )
+    wanted = n_jobs if n_jobs > 0 else max(cores + 1 + n_jobs, 1)  # joblib's -1: every core, -2: all but one
+    settings["n_jobs"] = min(wanted, max(jobs, 1))
+
+
 def closing_line(sweep_dir: Path) -> str:
     return f"sweep dir {sweep_dir}; report: multirun-analysis {sweep_dir}"
 
 
 def refuse_conflicts(sweep_dir: Path, jobs: Sequence[Any]) -> None:
-    """Refuse, in one line and before anything is launched, a sweep dir holding another sweep's runs
-    (jobs whose `action` is "refuse")."""
+    """Refuse, in one line and before anything is launched: a job whose dir lies outside the sweep dir
+    (hydra.sweep.subdir), a job to run whose settings are not allowed, a sweep dir holding another
+    sweep's runs (jobs whose `action` is "refuse"). Jobs have num, overrides, job_dir, config, action."""
+    for job in jobs:
+        check_job_dir(job.job_dir, sweep_dir, job.num)
+    shared = set.intersection(*(set(job.overrides) for job in jobs)) if len(jobs) > 1 else set()
+    for job in jobs:
+        if job.action == "run":
+            try:
+                check_settings(OmegaConf.create(job.config))
+            except UsageError as refused:  # named by what sets it apart from the sweep's other jobs
+                label = " ".join(o for o in filter_overrides(job.overrides) if o not in shared)
+                raise type(refused)(f"job {job.num} ({label}): {refused}") from None
     conflicts = [job for job in jobs if job.action == "refuse"]
     if conflicts:
         raise UsageError(

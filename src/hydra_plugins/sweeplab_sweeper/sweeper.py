@@ -38,6 +38,7 @@ from omegaconf import OmegaConf
 from hydra_plugins.sweeplab_sweeper.jobs import (
     closing_line,
     consecutive_runs,
+    fit_workers,
     locate,
     raise_first_failure,
     refuse_conflicts,
@@ -99,6 +100,7 @@ class SweeplabSweeper(BasicSweeper):
         if self.dry_run:
             log.info("dry run, nothing is launched:\n%s", format_plan(sweep_dir, planned))
         refuse_conflicts(sweep_dir, planned)
+        fit_workers(self.launcher, sum(job.action == "run" for job in planned))
         if self.dry_run:
             return []  # launch nothing (the analysis callback skips dry runs too)
 
@@ -130,6 +132,7 @@ class SweeplabSweeper(BasicSweeper):
         for run in consecutive_runs([job.num for job in to_run], self.max_batch_size):
             batch = [by_num[n].overrides for n in run]
             self.validate_batch_is_legal(batch)
+            fit_workers(self.launcher, len(batch))
             returns.append(self.launcher.launch(batch, initial_job_idx=run[0]))
         return returns
 

@@ -14,10 +14,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sweeplab.models.init import every_step, init_weight
+from sweeplab.models.init import check_recurrent, every_step, init_weight
 
 
 class GRU(nn.Module):
+    check = staticmethod(check_recurrent)  # its settings' rules, before any run dir (sweeplab.preflight)
+
     def __init__(
         self,
         input_size: int,

@@ -15,6 +15,14 @@ INIT_SCHEMES = ("xavier", "orthogonal", "torch")
 OUTPUTS = ("last", "all")
 
 
+def check_recurrent(init: str = "xavier", outputs: str = "last", **_settings) -> None:
+    """The recurrent models' own rules on their settings, as one-line ValueErrors: `check` on each model
+    class, so that sweeplab.preflight refuses a bad value before any run dir exists."""
+    if init not in INIT_SCHEMES:
+        raise ValueError(f"model.init={init!r} is not allowed; it must be one of {', '.join(INIT_SCHEMES)}")
+    every_step(outputs)
+
+
 def every_step(outputs: str) -> bool:
     """Whether `outputs` asks for every step's logits (a one-line ValueError for anything but OUTPUTS)."""
     if outputs not in OUTPUTS:

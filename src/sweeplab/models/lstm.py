@@ -18,10 +18,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sweeplab.models.init import every_step, init_weight
+from sweeplab.models.init import check_recurrent, every_step, init_weight
 
 
 class LSTM(nn.Module):
+    check = staticmethod(check_recurrent)  # its settings' rules, before any run dir (sweeplab.preflight)
+
     def __init__(
         self,
         input_size: int,
@@ -70,6 +72,8 @@ class LSTM(nn.Module):
 
 class CudnnLSTM(nn.Module):
     """torch.nn.LSTM (cuDNN on a GPU) plus the same output layer: the reference and a fast option."""
+
+    check = staticmethod(check_recurrent)  # its settings' rules, before any run dir (sweeplab.preflight)
 
     def __init__(
         self,

@@ -107,6 +107,12 @@ def saved_settings(checkpoint: dict, path: Path) -> dict:
     return settings
 
 
+def preflight(cfg: DictConfig) -> None:
+    """The checkpoint is there, loadable and from a GAN run with settings it can use (before any dir)."""
+    path = checkpoint_path(cfg.get("ckpt"))
+    saved_settings(read_checkpoint(path), path)
+
+
 def build_generator(checkpoint: dict, saved: dict, path: Path):
     """The DCGAN generator sized by its weights (the config only has to agree), with those weights."""
     from sweeplab.models.dcgan import Generator

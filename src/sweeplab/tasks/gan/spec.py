@@ -31,11 +31,19 @@ GAN = TaskSpec(
     maximize=False,
     data=("mnist5k", "mnist"),
     memory="sweeplab.tasks.gan.memory:parts",
+    validate="sweeplab.tasks.gan.validate:validate",
+    preflight="sweeplab.tasks.gan.validate:preflight",
     summary_title="the GAN",
     shown=("fid",),
 )
 
 #: `task=interpolate ckpt=RUN_DIR`: the strips of a trained GAN (no training, no metrics.csv)
-INTERPOLATE = TaskSpec(name="interpolate", run="sweeplab.tasks.gan.interpolate:run", data=("mnist5k", "mnist"))
+INTERPOLATE = TaskSpec(
+    name="interpolate",
+    run="sweeplab.tasks.gan.interpolate:run",
+    data=("mnist5k", "mnist"),
+    validate="sweeplab.tasks.gan.validate:validate_interpolation",
+    preflight="sweeplab.tasks.gan.interpolate:preflight",
+)
 
 SPECS = (GAN, INTERPOLATE)

@@ -53,3 +53,11 @@ def validate_interpolation(cfg: DictConfig) -> None:
         raise ConfigError(
             f"interpolation.from_digit and interpolation.to_digit are both {a}; choose two different digits"
         )
+
+
+def preflight(cfg: DictConfig) -> None:
+    """A quality cache dir that cannot be written fails now, not after the training."""
+    if cfg.quality.enabled:
+        from sweeplab.tasks.gan.quality.classifier import check_cache_dir
+
+        check_cache_dir(cfg.quality.cache_dir)

@@ -37,6 +37,7 @@ SPEC = TaskSpec(
     difficulty="seq_len",  # the palindrome length T
     data=("palindrome",),
     memory="sweeplab.tasks.palindrome.memory:parts",
+    validate="sweeplab.tasks.palindrome.validate:validate",
     summary_title="the palindrome task",
     shown=("final_eval_acc", "best_eval_acc", "step_to_99"),
 )

@@ -1,0 +1,178 @@
+"""Experiment trackers (sweeplab.trackers) and Hydra's Optuna sweeper, through the real CLI.
+
+Exactly once: a job killed right after its tracker logged a row that lies beyond its last checkpoint
+recomputes that row when resumed; the tracker must hold it once, equal to metrics.csv. A tracker that
+fails is one warning line per job and the jobs complete."""
+
+import csv
+import json
+import logging
+import math
+
+import pytest
+import yaml
+from omegaconf import OmegaConf
+
+from sweeplab.errors import ConfigError
+from sweeplab.runner import run_job
+from sweeplab.trackers import run_key
+from tests.conftest import TINY, compose_config
+from tests.scaleout.helpers import ENV, status
+from tests.trackers.kill_after_row import kill_after_row
+
+# 30 steps, a row every 5, a checkpoint every 10: a kill after the row of step 15 resumes from 10.
+SETTINGS = [
+    *[o for o in TINY if not o.startswith(("trainer.steps=", "trainer.eval_every=", "trainer.checkpoint_every="))],
+    "trainer.steps=30",
+    "trainer.eval_every=5",
+    "trainer.checkpoint_every=10",
+    "seq_len=5",
+    "model=rnn",
+]
+KILLED_AT = 15
+
+
+def csv_rows(job_dir) -> list[dict]:
+    """metrics.csv as {step: {column: value}} for the logged columns (not step, not elapsed_s)."""
+    with open(job_dir / "metrics.csv", newline="") as f:
+        return {
+            int(row["step"]): {k: float(v) for k, v in row.items() if k not in ("step", "elapsed_s")}
+            for row in csv.DictReader(f)
+        }
+
+
+def tracker_rows(series: dict[str, list[tuple[int, float]]], columns) -> dict:
+    """{name: [(step, value), ...]} -> {step: {name: value}}, failing on a step logged twice."""
+    rows: dict = {}
+    for name in columns:
+        steps = [step for step, _ in series[name]]
+        assert len(steps) == len(set(steps)), f"{name} logged twice at a step: {steps}"
+        for step, value in series[name]:
+            rows.setdefault(step, {})[name] = value
+    return rows
+
+
+def assert_same(logged: dict, expected: dict, rel: float) -> None:
+    assert sorted(logged) == sorted(expected)
+    for step, row in expected.items():
+        for name, value in row.items():
+            assert math.isclose(logged[step][name], value, rel_tol=rel), (step, name)
+
+
+def test_tensorboard_holds_each_metrics_row_once_after_a_kill_and_resume(tmp_path, cli):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from sweeplab.trackers.tensorboard import last_steps
+
+    run_dir = tmp_path / "run"
+    args = [*SETTINGS, "logger=tensorboard", f"hydra.run.dir={run_dir}"]
+    killed = cli([*args, *kill_after_row(KILLED_AT)], cwd=tmp_path, env_extra=ENV)
+    assert killed.returncode < 0 and status(run_dir) == "running", killed.stderr
+    assert last_steps(run_dir)["eval_acc"] == KILLED_AT  # logged beyond the checkpoint of step 10
+    resumed = cli(args, cwd=tmp_path, env_extra=ENV)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming from" in (run_dir / "sweeplab.log").read_text()  # from step 10: row 15 comes again
+    events = sorted(run_dir.glob("events.out.tfevents.*"))
+    assert len(events) == 2  # the killed process's and the resumed one's
+
+    expected = csv_rows(run_dir)
+    assert sorted(expected) == list(range(5, 31, 5))
+    accumulator = EventAccumulator(str(run_dir))
+    accumulator.Reload()
+    columns = ["train_loss", "train_acc", "eval_loss", "eval_acc"]
+    series = {name: [(e.step, e.value) for e in accumulator.Scalars(name)] for name in columns}
+    assert_same(tracker_rows(series, columns), expected, rel=1e-6)  # TensorBoard keeps float32
+    assert accumulator.Scalars("final_eval_acc")[0].step == 30
+    assert "curves" in accumulator.Tags()["images"]
+
+    again = run_job(compose_config([*SETTINGS, "logger=tensorboard"]), run_dir, [])  # finished: skipped
+    assert again["status"] == "completed"
+    assert sorted(run_dir.glob("events.out.tfevents.*")) == events  # nothing logged
+
+
+def test_mlflow_sweep_with_a_killed_job_rerun_holds_one_run_per_job_with_its_rows(tmp_path, cli):
+    import mlflow
+
+    sweep = tmp_path / "sweep"
+    args = ["-m", *SETTINGS, "seed=0,1", "logger=mlflow", f"hydra.sweep.dir={sweep}"]
+    killed = cli([*args, *kill_after_row(KILLED_AT, job=1)], cwd=tmp_path, env_extra=ENV)
+    assert killed.returncode < 0 and status(sweep / "1") == "running", killed.stderr
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{sweep / 'mlflow.db'}")
+    (victim,) = [r for r in client.search_runs(["1"]) if r.data.params["seed"] == "1"]
+    assert max(m.step for m in client.get_metric_history(victim.info.run_id, "eval_acc")) == KILLED_AT
+    rerun = cli(args, cwd=tmp_path, env_extra=ENV)
+    assert rerun.returncode == 0, rerun.stderr
+    assert [status(sweep / job) for job in ("0", "1")] == ["completed", "completed"]
+
+    experiment = client.get_experiment_by_name("sweeplab")
+    runs = client.search_runs([experiment.experiment_id])
+    assert len(runs) == 2
+    by_seed = {run.data.params["seed"]: run for run in runs}
+    columns = ["train_loss", "train_acc", "eval_loss", "eval_acc"]
+    for seed, job in (("0", "0"), ("1", "1")):
+        run = by_seed[seed]
+        assert run.info.status == "FINISHED" and run.data.tags["sweeplab.sweep"] == str(sweep.resolve())
+        assert "trainer.num_threads" not in run.data.params and "logger.name" not in run.data.params
+        series = {
+            name: [(m.step, m.value) for m in client.get_metric_history(run.info.run_id, name)] for name in columns
+        }
+        assert_same(tracker_rows(series, columns), csv_rows(sweep / job), rel=0)
+        summary = json.loads((sweep / job / "summary.json").read_text())
+        assert run.data.metrics["final_eval_acc"] == summary["final_eval_acc"]
+        assert [a.path for a in client.list_artifacts(run.info.run_id)] == ["curves.png"]
+    assert (sweep / "mlartifacts").is_dir() and not (tmp_path / "mlruns").exists()
+
+
+def test_an_unwritable_store_is_one_warning_per_job_and_every_job_completes(tmp_path, caplog):
+    in_the_way = tmp_path / "a_file"
+    in_the_way.write_text("not a directory\n")
+    uri = f"logger.tracking_uri=sqlite:///{in_the_way / 'mlflow.db'}"
+    for seed in (0, 1):
+        job_dir = tmp_path / "sweep" / str(seed)
+        with caplog.at_level(logging.WARNING, logger="sweeplab"):
+            summary = run_job(compose_config([*SETTINGS, "logger=mlflow", uri, f"seed={seed}"]), job_dir, [])
+        assert summary["status"] == "completed"
+        assert len(csv_rows(job_dir)) == 6 and (job_dir / "curves.png").exists()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 2 and all("logger=mlflow failed" in w and str(in_the_way) in w for w in warnings)
+
+
+def test_a_missing_tracker_package_is_refused_in_one_line_with_the_install_command(monkeypatch):
+    from sweeplab.trackers import mlflow as backend
+
+    monkeypatch.setitem(__import__("sys").modules, "mlflow", None)  # `import mlflow` raises ImportError
+    with pytest.raises(ConfigError) as refused:
+        backend.require()
+    assert 'pip install -e ".[mlflow]"' in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_the_tracker_run_key_is_the_jobs_identity():
+    def key(*overrides):
+        return run_key(OmegaConf.to_container(compose_config([*overrides]), resolve=True))
+
+    base = key()
+    assert key("logger=mlflow", "trainer.num_threads=2") == base  # execution-only settings
+    assert key("trainer.steps=9000") == base  # more steps continue the same run from its checkpoint
+    assert key("seed=1") != base and key("seq_len=21") != base and key("+tag=b") != base
+
+
+def test_an_optuna_sweep_runs_end_to_end_and_its_best_trial_is_the_best_summary(tmp_path, cli):
+    sweep = tmp_path / "tune"
+    args = [
+        "-m",
+        "experiment=tune_rnn",
+        *SETTINGS,
+        "hydra.sweeper.n_trials=3",
+        "hydra.sweeper.n_jobs=1",
+        "hydra.sweeper.sampler.n_startup_trials=3",
+        f"hydra.sweep.dir={sweep}",
+    ]
+    result = cli(args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    best = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
+    summaries = [json.loads((sweep / str(job) / "summary.json").read_text()) for job in range(3)]
+    assert all(s["status"] == "completed" for s in summaries)
+    top = max(summaries, key=lambda s: s["final_eval_acc"])
+    assert best["best_value"] == top["final_eval_acc"]
+    assert math.isclose(best["best_params"]["optim.lr"], top["lr"])
+    assert best["best_params"]["model.init"] == top["config"]["model"]["init"]
