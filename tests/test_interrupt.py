@@ -125,6 +125,9 @@ def test_a_signal_while_a_checkpoint_is_written_names_the_step_that_resumes(tmp_
     proc = start(args, tmp_path, signal_at=("open", ".checkpoint.pt.", 2, signal.SIGINT))
     _, err = proc.communicate(timeout=180)
     assert proc.returncode == 130 and stopped_step(err.strip()) == 20, err
+    fewer = run([*args, "trainer.steps=10"], tmp_path)  # "completed after 20 steps" of 10: refused
+    assert fewer.returncode == 1, fewer.stderr
+    assert "checkpoint.pt is at step 20, past the 10 steps of this run" in fewer.stderr.strip().splitlines()[-1]
     done = run([*args, "trainer.steps=30"], tmp_path)
     assert done.returncode == 0, done.stderr
     assert resumed_at(run_dir) == [20]
@@ -139,6 +142,7 @@ def test_sigterm_checkpoints_and_exits_as_preempted_not_failed(tmp_path):
     rc, lines = stop(proc, signal.SIGTERM)
     assert rc == 143 and len(lines) == 1, lines
     step = stopped_step(lines[0], "terminated (SIGTERM)")
+    assert f"stopped by SIGTERM at step {step}: checkpointed" in (run_dir / "sweeplab.log").read_text()
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "running" and summary["error"] is None
     done = run([*args, f"trainer.steps={step + 5}"], tmp_path)

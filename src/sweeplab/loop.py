@@ -31,6 +31,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from sweeplab import artifacts, checkpoint, curves, interrupts, orphans
 from sweeplab.contract import CHECKPOINT_FILE, COMPLETED, CURVES_FILE, DIVERGED, METRICS_FILE
 from sweeplab.cuda_graph import GraphedStep, set_capturable, use_cuda_graph
+from sweeplab.errors import ConfigError
 from sweeplab.interrupts import Stopped
 from sweeplab.job import Job
 from sweeplab.provenance import provenance
@@ -123,6 +124,12 @@ def resume(task: Task, cfg: DictConfig, out_dir: Path) -> Progress:
     state = checkpoint.load_for_resume(path, cfg, task.device) if path.exists() else None
     if state is None:
         return Progress()
+    if state["step"] > task.total_steps:  # it would "complete" with more steps than asked for
+        raise ConfigError(
+            f"{path} is at step {state['step']}, past the {task.total_steps} steps of this run; resume it with at "
+            f"least {state['step']} steps (trainer.steps=..., for the GAN trainer.epochs=...), or choose a new "
+            "output dir (hydra.run.dir=...)"
+        )
     for name, module in task.modules.items():
         module.load_state_dict(state[name])
     for name, optimizer in task.optimizers.items():
@@ -230,6 +237,8 @@ def _train(task: Task, cfg: DictConfig, progress: Progress, settings: Settings, 
             if (signum := stop_requested()) is not None:
                 if progress.saved_at != progress.step:
                     save(task, cfg, progress, progress.elapsed(start), out_dir)
+                if signum == signal.SIGTERM:  # a scheduler's (SLURM: scancel, requeue): say so in the log
+                    log.warning("stopped by SIGTERM at step %d: checkpointed, a rerun resumes there", progress.step)
                 raise Stopped(signum, progress.step)
     return COMPLETED
 

@@ -265,3 +265,29 @@ def test_array_parallelism_limits_how_many_jobs_run_at_once(tmp_path):
     spans = sorted(interval(final_records(task_id(sweep, n))[0]) for n in range(3))
     for (_, end), (start, _) in itertools.pairwise(spans):
         assert start >= end, spans  # one at a time (sacct's times are whole seconds)
+
+
+# --- 7. scancel: SIGTERM, then SIGKILL KillWait seconds later ------------------------------------
+def test_scancel_sigterm_checkpoints_the_job_which_a_rerun_resumes_with_identical_metrics(
+    tmp_path, background, reference
+):
+    """SLURM ends a job (scancel, a requeue, a preemption without a signal of its own) with SIGTERM
+    and SIGKILL KillWait seconds later; submitit only logs the SIGTERM. The job checkpoints the step
+    it is at and stops: `running`, not `failed`, and a rerun of the sweep resumes from that step."""
+    sweep = tmp_path / "sweep"
+    proc = background(sweep, *RUN, *pace(2))
+    wait_for_checkpoint(sweep / "0")
+    cancel = run("scancel", task_id(sweep, 0))
+    assert cancel.returncode == 0, cancel.stderr
+    proc.wait(timeout=240)
+    log = (sweep / "0" / "sweeplab.log").read_text()
+    stopped = re.search(r"stopped by SIGTERM at step (\d+): checkpointed", log)
+    assert stopped, log[-2000:]
+    assert status(sweep / "0") == "running"
+
+    rerun = sweeplab(sweep, *RUN)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert status(sweep / "0") == "completed"
+    resumed = re.findall(r"resuming from \S+ at step (\d+)", (sweep / "0" / "sweeplab.log").read_text())
+    assert resumed == [stopped[1]]
+    assert metrics(sweep / "0") == reference
