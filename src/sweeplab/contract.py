@@ -100,6 +100,7 @@ class TaskSpec:
     memory: str | None = None  # "module:function": parts(cfg, on_gpu) -> its sweeplab.resources.Part list
     validate: str | None = None  # "module:function": validate(cfg), its settings' one-line rules
     preflight: str | None = None  # "module:function": check(cfg), what it needs besides settings (input files)
+    model_args: dict[str, Any] = field(default_factory=dict)  # what it asks of its model: {"outputs": "all"}
     summary_title: str = ""  # how the report names it ("the palindrome task")
     shown: tuple[str, ...] | None = None  # the results the report's "All runs" table shows (None: all)
 

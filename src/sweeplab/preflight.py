@@ -45,18 +45,20 @@ def check_settings(cfg: DictConfig) -> None:
         node = cfg.get(group)
         if isinstance(node, DictConfig) and "_target_" in node:
             check_group(group, node)
-            check_rules(node)
+            check_rules(node, spec.model_args if group == "model" else {})
 
 
-def check_rules(node: DictConfig) -> None:
-    """The class's own rules on its settings (a model's `check`, such as model.init's schemes)."""
+def check_rules(node: DictConfig, asked: dict) -> None:
+    """The class's own rules on its settings and on what the task asks of it (`asked`: the spec's
+    model_args, such as outputs="all"): a model's `check`, such as model.init's schemes."""
     from hydra.utils import get_object
 
     check = getattr(get_object(str(node._target_)), "check", None)
     if check is None:
         return
     try:
-        check(**{k: v for k, v in OmegaConf.to_container(node, resolve=True).items() if not k.startswith("_")})
+        settings = {k: v for k, v in OmegaConf.to_container(node, resolve=True).items() if not k.startswith("_")}
+        check(**settings, **asked)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
 

@@ -156,6 +156,8 @@ def test_unsupported_settings_are_refused():
     with pytest.raises(ValueError, match=r"^model=lstm_triton returns the last step only, not outputs='all' .*"
                                          r"use model=lstm or model=lstm_cudnn$"):  # fmt: skip
         TritonLSTM(INPUT, hidden_size=16, outputs="all")
+    with pytest.raises(ValueError, match=r"^model=lstm_triton returns the last step only"):
+        TritonLSTM.check(hidden_size=16, outputs="all")  # what sweeplab.preflight asks before any run dir
 
 
 def test_float32_only(interpret):

@@ -31,6 +31,7 @@ import os
 import torch
 import torch.nn.functional as F
 
+from sweeplab.models.init import check_recurrent
 from sweeplab.models.lstm import LSTM
 
 try:
@@ -276,6 +277,13 @@ class LSTMRecurrence(torch.autograd.Function):
         return dz, dW_h, None, None, None
 
 
+def last_step_only(outputs: str) -> str:
+    return (
+        f"model=lstm_triton returns the last step only, not outputs={outputs!r} (this task answers at every "
+        "step): use model=lstm or model=lstm_cudnn"
+    )
+
+
 class TritonLSTM(LSTM):
     """`sweeplab.models.LSTM` with the recurrence in Triton kernels (see the module docstring).
 
@@ -297,10 +305,7 @@ class TritonLSTM(LSTM):
         outputs: str = "last",
     ):
         if outputs != "last":  # the kernels keep h_T only
-            raise ValueError(
-                f"model=lstm_triton returns the last step only, not outputs={outputs!r} (this task answers at every "
-                "step): use model=lstm or model=lstm_cudnn"
-            )
+            raise ValueError(last_step_only(outputs))
         super().__init__(input_size, hidden_size, num_classes, forget_bias, init)
         # The one place these rules live: a bad value is a one-line ConfigError (sweeplab.build).
         if precision not in PRECISIONS:
@@ -313,6 +318,13 @@ class TritonLSTM(LSTM):
         self.block_b, self.precision, self.num_warps = block_b, precision, num_warps
 
     unavailable_on = staticmethod(unavailable_on)  # the task asks every model before any work
+
+    @staticmethod
+    def check(outputs: str = "last", **settings) -> None:
+        """LSTM's rules, and the kernels' one limit (sweeplab.preflight: before any run dir)."""
+        check_recurrent(outputs="last", **settings)
+        if outputs != "last":
+            raise ValueError(last_step_only(outputs))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (batch, time, input_size) -> logits (batch, num_classes)."""
