@@ -39,10 +39,11 @@ class SequenceTask(loop.Task):
         self.metric_columns = self.spec.metric_columns
 
     def setup(self, cfg: DictConfig, data, input_size: int, num_classes: int, **model_args) -> None:
-        """The data (with `sample(batch_size)` and its `generator`), the model (`model_args` such as
-        outputs="all"), the optimizer, and what the checkpoint holds."""
+        """The data (with `sample(batch_size)` and its `generator`), the model (with the spec's model_args,
+        such as outputs="all"), the optimizer, and what the checkpoint holds."""
         self.data = data
         torch.manual_seed(cfg.seed)  # the model's initial weights
+        model_args = {**self.spec.model_args, **model_args}
         self.model = build("model", cfg.model, input_size, num_classes=num_classes, **model_args)
         if reason := getattr(self.model, "unavailable_on", lambda _: None)(self.device):
             raise ConfigError(reason)
