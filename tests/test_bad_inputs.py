@@ -20,7 +20,8 @@ command must not find it claimed), a refused sweep no sweep dir, and nothing lan
 Placeholders in the arguments and lines: <run> (a fresh run dir), <file> (a plain file), <dir> (an
 empty dir), <evil> (a checkpoint carrying a code payload), <damaged> (a truncated checkpoint),
 <taken> (a run dir whose lock another writer holds), <other> (a run dir holding another config's run),
-<sweep> (a sweep dir with its job 0), <home> (the home dir: $HOME is set to it), <cwd> (the current dir).
+<sweep> (a sweep dir with its job 0), <home> (the home dir: $HOME is set to it), <cwd> (the current dir),
+<dangling> (a symlink to <nowhere>, which does not exist).
 """
 
 from __future__ import annotations
@@ -356,7 +357,9 @@ CASES = [
     ),
     Case(
         ["hydra.run.dir=<other>"],
-        literal("<other> already holds a run of another config; rerun the same command or choose a new output dir"),
+        literal("<other> already holds a run of another config (seq_len=99 there, ")
+        + r"\d+ here; .*"
+        + literal("); rerun the same command or choose a new output dir"),
     ),
     Case(
         ["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=0", "hydra.sweep.dir=<run>"],
@@ -412,6 +415,23 @@ CASES = [
         + r"\d+ cores: each worker holds its own torch; use at most \d+",
         cli=True,
     ),
+    # --- Silent oddities (issue 20, should-fix) ---------------------------------------------------------------
+    Case(
+        ["experiment=quick"], literal("experiment=quick is a sweep, and this command runs one job: add -m"), main=True
+    ),
+    Case(["hydra.sweeper.dry_run=true"], literal("hydra.sweeper.dry_run=true plans a sweep") + ".*add -m"),
+    Case(["seq_len=5_0"], literal("seq_len=5_0 has a number with '_' in it"), main=True),
+    Case(["-m", "seq_len=5_0,10"], literal("seq_len=5_0,10 has a number with '_' in it")),
+    Case(
+        ["-m", "seq_len=5,5"], literal("jobs 0 and 1 are the same run (") + ".*" + literal("list each swept value once")
+    ),
+    Case(["-m", "seq_len=range(5,5)"], literal("this sweep has no jobs: a swept list is empty")),
+    Case(["trainer.device=cuda:abc"], not_allowed("trainer.device='cuda:abc'", "auto, cpu, cuda or cuda:N")),
+    Case(["trainer.steps=99999999999999999999"], not_allowed("trainer.steps=99999999999999999999", POSITIVE)),
+    Case(
+        ["hydra.run.dir=<dangling>"],
+        literal("hydra.run.dir=<dangling> is a symlink to <nowhere>, which does not exist"),
+    ),
     # --- Overrides that name no option (§11) ------------------------------------------------------------------
     Case(["=5"], literal("'=5' has no key; write KEY=VALUE, such as seq_len=5"), cli=True, main=True),
     Case(
@@ -457,6 +477,7 @@ def places(tmp_path_factory):
     (sweep / "multirun.yaml").write_text("hydra: {}\n")
     (sweep / "0" / "summary.json").write_text((other / "summary.json").read_text())
     (root / "home").mkdir()
+    (root / "dangling").symlink_to(root / "nowhere")
     taken = root / "taken"
     taken.mkdir()
     with hold(taken, "run dir"):  # another writer, for the whole module (a lock is per open file)
@@ -468,6 +489,8 @@ def places(tmp_path_factory):
             "other": other,
             "sweep": sweep,
             "home": root / "home",
+            "dangling": root / "dangling",
+            "nowhere": root / "nowhere",
             "taken": taken,
             "evil_marker": evil_marker,
         }
@@ -592,6 +615,13 @@ def test_a_label_is_the_one_top_level_key_that_nothing_reads_and_is_accepted():
     from sweeplab.tasks import TASKS
 
     validate_common(compose_config(["+tag=repeat-a"]), list(TASKS))  # sweeplab -m +tag=a,b: repeats of a config
+
+
+def test_version_with_overrides_is_sweeplabs(tmp_path, capfd, monkeypatch):
+    import sweeplab
+
+    status, out, err = run_in_process(["--version", "seq_len=5"], tmp_path, capfd, monkeypatch)
+    assert (status, out.strip(), err) == (0, f"sweeplab {sweeplab.__version__}", "")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

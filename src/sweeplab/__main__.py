@@ -42,6 +42,7 @@ from sweeplab.preflight import Refused
 from sweeplab.runner import objective, run_job
 
 SWEEP_PID = "SWEEPLAB_SWEEP_PID"  # the sweep process's pid, inherited by its parallel workers
+QUIET_TRACKERS = "ignore:resource_tracker:UserWarning"  # a PYTHONWARNINGS filter
 
 register_resolvers()
 
@@ -72,10 +73,13 @@ def _entry(cfg: DictConfig) -> float | None:
 
 
 def main() -> None:
-    if sys.argv[1:] in (["--version"], ["-V"]):
+    if "--version" in sys.argv[1:] or sys.argv[1:] == ["-V"]:  # with overrides too: not Hydra's version
         print(f"sweeplab {sweeplab.__version__}")
         return
     os.environ.setdefault(SWEEP_PID, str(os.getpid()))
+    # joblib's resource trackers outlive a sweep ended by a signal by a moment, and then warn of the
+    # semaphores they clean up, after the one line: nothing for the user to act on
+    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), QUIET_TRACKERS]))
     try:
         with one_line_errors():
             _entry()

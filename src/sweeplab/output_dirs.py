@@ -34,6 +34,10 @@ def check_output_dir(key: str, value: object) -> Path:
     if not text.strip():
         raise UsageError(f"{key} is empty, which means the current dir; {own}")
     path = Path(os.path.abspath(text))
+    if path.is_symlink() and not path.exists():  # mkdir would only say "File exists"
+        raise UsageError(
+            f"{key}={text} is a symlink to {os.readlink(path)}, which does not exist; create that dir, or {own}"
+        )
     real = _real(path)
     shared = {
         Path("/"): "the file system's root",

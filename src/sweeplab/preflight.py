@@ -11,6 +11,8 @@ it, or turn it into a warning when a callback raises it (see sweeplab.run_guard)
 
 from __future__ import annotations
 
+import re
+
 from omegaconf import DictConfig
 
 from sweeplab.build import check_group
@@ -27,6 +29,21 @@ class Refused(BaseException):  # noqa: N818 -- not an Exception: Hydra's handler
     def __init__(self, error: UsageError):
         super().__init__(str(error))
         self.error = error
+
+
+def check_overrides(overrides) -> None:
+    """Refuse an override whose number has digit separators (`seq_len=5_0`): Hydra reads it as 50,
+    which is never what a typo meant. Sweep lists are checked value by value."""
+    for override in overrides:
+        key, equals, value = str(override).partition("=")
+        if equals and not key.startswith("hydra.") and any(_SEPARATED.fullmatch(v.strip()) for v in value.split(",")):
+            raise ConfigError(
+                f"{override} has a number with '_' in it, which Hydra reads as one number without it; "
+                "write the number you mean without '_'"
+            )
+
+
+_SEPARATED = re.compile(r"[+-]?\d+(_\d+)+(\.\d*)?")
 
 
 def check_settings(cfg: DictConfig) -> None:
