@@ -73,7 +73,7 @@ def _entry(cfg: DictConfig) -> float | None:
 
 
 def main() -> None:
-    if sys.argv[1:] in (["--version"], ["-V"]):
+    if "--version" in sys.argv[1:] or sys.argv[1:] == ["-V"]:  # with overrides too: not Hydra's version
         print(f"sweeplab {sweeplab.__version__}")
         return
     os.environ.setdefault(SWEEP_PID, str(os.getpid()))
