@@ -235,3 +235,16 @@ def test_a_real_sweep_while_it_runs(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_a_repair_warning_names_the_job_dir_it_is_about(tmp_path, caplog):
+    """A sweep repairs its skipped jobs one after another: each warning says which one (issue 20)."""
+    from sweeplab.repair import repair_skipped
+
+    job = tmp_path / "sweep" / "3"
+    job.mkdir(parents=True)
+    (job / "summary.json").write_text(json.dumps({"status": "completed", "task": "palindrome", "steps_done": 20}))
+    (job / "metrics.csv").write_text("step,train_loss,train_acc,eval_loss,eval_acc,elapsed_s\n10,1,0.5,1,0.5,0.1")
+    with caplog.at_level("WARNING"):
+        assert "metrics.csv" in repair_skipped(job)
+    assert f"{job}: metrics.csv of this finished run is damaged: cut short in its last line" in caplog.text
