@@ -53,6 +53,8 @@ def check_output_dir(key: str, value: object) -> Path:
     if key == SWEEP_DIR and holds_run(real):
         raise UsageError(f"{key}={text} holds a single run ({SUMMARY_FILE}), and a sweep cannot share it; {own}")
     for parent in real.parents:
+        if parent in (Path("/"), _real(Path.home())):  # files a run once scattered there must not block every run
+            continue
         if holds_run(parent):
             raise UsageError(f"{key}={text} lies inside the run in {parent}; {own}")
         if key == SWEEP_DIR and holds_sweep(parent):
