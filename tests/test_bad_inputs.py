@@ -421,6 +421,7 @@ CASES = [
     ),
     Case(["hydra.sweeper.dry_run=true"], literal("hydra.sweeper.dry_run=true plans a sweep") + ".*add -m"),
     Case(["seq_len=5_0"], literal("seq_len=5_0 has a number with '_' in it"), main=True),
+    Case(["--cfg", "job", "seq_len=abc"], not_allowed("seq_len='abc'", "an integer >= 2"), main=True),
     Case(["-m", "seq_len=5_0,10"], literal("seq_len=5_0,10 has a number with '_' in it")),
     Case(
         ["-m", "seq_len=5,5"], literal("jobs 0 and 1 are the same run (") + ".*" + literal("list each swept value once")
@@ -500,6 +501,9 @@ def arguments(case: Case, places: dict, run_dir, cwd) -> list[str]:
     args = [*case.base, *case.args]
     if "-m" in args:  # Hydra's flags come before the overrides
         args = ["-m", *[a for a in args if a != "-m"]]
+    if "--cfg" in args:
+        at = args.index("--cfg")
+        args = [*args[at : at + 2], *args[:at], *args[at + 2 :]]
     for name, path in {**places, "run": run_dir, "cwd": cwd}.items():
         args = [a.replace(f"<{name}>", str(path)) for a in args]
     if not any(a.startswith(("hydra.run.dir=", "hydra.sweep.dir=")) for a in args):
