@@ -98,6 +98,8 @@ def _changes(base: pd.DataFrame, new: pd.DataFrame, columns: list[str]) -> pd.Da
 
 
 def compare(base_path, new_path, options: Options) -> Diff:
+    if Path(base_path).resolve() == Path(new_path).resolve():
+        log.warning("%s is compared with itself: every change is zero; give the base and the new sweep", new_path)
     base, new = _side("base", base_path, options), _side("new", new_path, options)
     keys = [k for k in dict.fromkeys(
         pal.grouping_keys(base.runs, base.data.config_columns) + pal.grouping_keys(new.runs, new.data.config_columns))
@@ -121,7 +123,11 @@ def compare(base_path, new_path, options: Options) -> Diff:
                          suffixes=("_b", "_n")).drop_duplicates("seed")  # fmt: skip
         effect = stats.paired_effect(pairs["_score_n"], pairs["_score_b"], n_boot=options.n_boot)
         flag = _flag(low, high)
-        if flag == NO_CLEAR_CHANGE and effect.n_pairs >= 2:
+        # accuracy alone names a change only outside the solved band (0.9995 -> 1.0 is no improvement)
+        # and with an interval of some width (identical changes in two pairs are not evidence)
+        solved_at = pal.threshold(contract.task_spec(pal.PALINDROME), options)
+        in_band = bool(len(pairs)) and bool((pairs[["_score_b", "_score_n"]] >= solved_at).all().all())
+        if flag == NO_CLEAR_CHANGE and effect.n_pairs >= 2 and not in_band and effect.ci_high > effect.ci_low:
             accuracy_flag = _flag(effect.ci_low, effect.ci_high)
             flag = f"accuracy {'up' if accuracy_flag == IMPROVED else 'down'}" if accuracy_flag != flag else flag
         cells.append({**dict(zip(cell_keys, where)), "base_solved": kb, "base_n": nb, "new_solved": kn, "new_n": nn,

@@ -29,6 +29,11 @@ def result_columns(runs: pd.DataFrame) -> list[str]:
     return [*columns, contract.EARLY_STOPPED_AT, contract.STEPS_DONE, contract.WALL_TIME_S]
 
 
+def filled(runs: pd.DataFrame, cols: list[str]) -> list[str]:
+    """`cols` without those no run fills (a GAN sweep's table has no model, seq_len or accuracy columns)."""
+    return [c for c in cols if c in ("job", "status") or runs[c].notna().any()]
+
+
 def _count(n: int, what: str) -> str:
     return f"{n} {what}" if n == 1 else f"{n} {what}s"
 
@@ -247,7 +252,7 @@ def build(data: SweepData, sections: list[SectionResult], options: Options, tabl
     doc.heading("Runs that did not complete")
     if len(not_done):
         cols = [c for c in [*RUN_COLUMNS, "steps_done", "steps", "error", "problems", "job_dir"] if c in runs]
-        doc.table(not_done[cols])
+        doc.table(not_done[filled(not_done, cols)])
     else:
         doc.paragraph(f"All {len(runs)} runs completed.")
     problems = runs[(runs["status"].astype(str) == contract.COMPLETED) & runs["problems"].fillna("").astype(bool)]
@@ -266,7 +271,7 @@ def build(data: SweepData, sections: list[SectionResult], options: Options, tabl
     doc.heading("All runs")
     keys = [k for s in sections for k in s.swept if k not in ("model.name", "seq_len")]
     cols = [c for c in dict.fromkeys([*RUN_COLUMNS, *keys, *result_columns(runs)]) if c in runs]
-    doc.table(runs[cols])
+    doc.table(runs[filled(runs, cols)])
     doc.heading("Files")
     doc.bullets([f"`{Path(p).relative_to(out_dir).as_posix() if Path(p).is_relative_to(out_dir) else p}`"
                  for p in table_files])  # fmt: skip

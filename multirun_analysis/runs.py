@@ -30,7 +30,7 @@ from . import discover, read
 log = logging.getLogger(__name__)
 
 MISSING = sweeps.MISSING  # a job dir without summary.json (nor error.txt): started and killed, or not yet written
-CORRUPT = "corrupt"  # summary.json unreadable
+CORRUPT = sweeps.CORRUPT  # summary.json unreadable
 PENDING = sweeps.PENDING  # planned by the sweep, no job dir yet
 UNFINISHED = (contract.RUNNING, MISSING, PENDING)
 

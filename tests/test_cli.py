@@ -119,3 +119,27 @@ def test_bad_input_gives_one_clear_line_and_a_nonzero_exit(cli, tmp_path, args, 
     assert result.returncode != 0
     assert message in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    "env,expected",
+    [
+        ({"XDG_CACHE_HOME": "/somewhere/cache", "HOME": "/home/u"}, "/somewhere/cache"),
+        ({"XDG_CACHE_HOME": "", "HOME": "/home/u"}, "/home/u/.cache"),
+        ({"XDG_CACHE_HOME": "relative/cache", "HOME": "/home/u"}, "/home/u/.cache"),  # the XDG spec: ignored
+    ],
+)
+def test_the_cache_home_follows_the_xdg_spec(monkeypatch, env, expected):
+    from sweeplab.paths import cache_home
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert cache_home() == expected
+
+
+def test_an_empty_home_never_caches_under_the_root(monkeypatch):
+    from sweeplab.paths import cache_home
+
+    monkeypatch.setenv("HOME", "")
+    monkeypatch.setenv("XDG_CACHE_HOME", "")
+    assert cache_home() != "/.cache" and cache_home().endswith(".cache")

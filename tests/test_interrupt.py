@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import TINY
 from tests.scaleout.helpers import metrics
 
@@ -212,3 +214,19 @@ def test_ctrl_c_at_any_moment_ends_in_one_line_with_130_and_nothing_failed(tmp_p
         assert proc.returncode == 130 and len(lines) == 1 and lines[0].startswith(expected), (run_dir.name, err)
         if (run_dir / "summary.json").exists():
             assert status(run_dir) in ("running", "completed"), run_dir.name  # never failed
+
+
+@pytest.mark.slow
+def test_ctrl_c_at_a_spread_of_wall_clock_delays_always_ends_the_same_way(tmp_path):
+    """As a person would: SIGINT from outside, 0.3 s to 8 s after the start (imports, composition,
+    torch's import, training), 24 tries. Each ends in one line, 130, and never a `failed` run."""
+    delays = [0.3 + i * (8.0 - 0.3) / 23 for i in range(24)]
+    for n, delay in enumerate(delays):
+        run_dir = tmp_path / f"run{n}"
+        proc = start([*LONG, f"hydra.run.dir={run_dir}"], tmp_path)
+        time.sleep(delay)
+        assert proc.poll() is None, f"run {n} ended before its signal"
+        rc, lines = stop(proc)
+        assert rc == 130 and len(lines) == 1 and lines[0].startswith("interrupted"), (delay, lines)
+        if (run_dir / "summary.json").exists():
+            assert status(run_dir) == "running", delay

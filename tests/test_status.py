@@ -128,6 +128,19 @@ def test_a_sweep_that_ended_with_a_failure_says_to_rerun_it(tmp_path):
     )
 
 
+def test_a_torn_summary_is_corrupt_as_the_analysis_says_not_pending(tmp_path):
+    from multirun_analysis.runs import CORRUPT
+
+    sweep = tmp_path / "sweep"
+    write_sweep(sweep, task=["seed=0,1"])
+    write_job(sweep, "0", "completed", last_step=100, took=10)
+    write_job(sweep, "1", "completed", last_step=100, took=10)
+    (sweep / "1" / "summary.json").write_text('{"status": "completed", "final_eval_')
+    result = status.read_sweep(sweep)
+    assert [j.state for j in result.jobs] == ["completed", CORRUPT]
+    assert status.summary_line(result).startswith(f"{sweep}: 1 done, 0 running, 0 failed, 1 corrupt, 0 pending of 2")
+
+
 @pytest.mark.parametrize(
     "arguments,size",
     [
@@ -155,7 +168,8 @@ def test_an_adaptive_sweeper_declares_no_n_the_job_dirs_count(tmp_path):
 @pytest.mark.parametrize(
     "make,message",
     [
-        (lambda p: p / "missing", "is not a directory"),
+        (lambda p: p / "missing", "does not exist (yet): a sweep makes its dir when it starts"),
+        (lambda p: (p / "a_file").write_text("x") and p / "a_file", "is a file, not a directory"),
         (lambda p: p, "is not a sweep dir: it has no multirun.yaml and no job dirs"),
         (lambda p: write_job(p, "run", "completed") or p / "run", "is a single run's dir, not a sweep"),
     ],
@@ -222,3 +236,16 @@ def test_a_real_sweep_while_it_runs(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_a_repair_warning_names_the_job_dir_it_is_about(tmp_path, caplog):
+    """A sweep repairs its skipped jobs one after another: each warning says which one (issue 20)."""
+    from sweeplab.repair import repair_skipped
+
+    job = tmp_path / "sweep" / "3"
+    job.mkdir(parents=True)
+    (job / "summary.json").write_text(json.dumps({"status": "completed", "task": "palindrome", "steps_done": 20}))
+    (job / "metrics.csv").write_text("step,train_loss,train_acc,eval_loss,eval_acc,elapsed_s\n10,1,0.5,1,0.5,0.1")
+    with caplog.at_level("WARNING"):
+        assert "metrics.csv" in repair_skipped(job)
+    assert f"{job}: metrics.csv of this finished run is damaged: cut short in its last line" in caplog.text

@@ -14,6 +14,7 @@ from pathlib import Path
 import matplotlib as mpl
 import pandas as pd
 from matplotlib.image import imread
+from scipy.stats import t as t_distribution
 
 from sweeplab import contract
 
@@ -70,6 +71,21 @@ def metrics_numbers(runs: pd.DataFrame, settings: list[str], metrics=tuple(METRI
             row[f"{m}_n"] = len(values)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def mean_interval(row: pd.Series, metric: str = "fid") -> tuple[float, float]:
+    """The 95% t-interval of a setting's mean `metric` (unbounded below 2 completed runs)."""
+    n, mean, std = int(row[f"{metric}_n"]), row[f"{metric}_mean"], row[f"{metric}_std"]
+    if n < 2 or not math.isfinite(std):
+        return -math.inf, math.inf
+    half = t_distribution.ppf(0.975, n - 1) * std / math.sqrt(n)
+    return mean - half, mean + half
+
+
+def clearly_lower(a: pd.Series, b: pd.Series, metric: str = "fid") -> bool:
+    """Whether setting `a`'s mean is clearly below `b`'s: their 95% intervals do not overlap (the
+    palindrome report's rule: a difference is named only when the intervals say so)."""
+    return mean_interval(a, metric)[1] < mean_interval(b, metric)[0]
 
 
 def _fmt(values: pd.Series) -> str:
@@ -183,10 +199,19 @@ def build(data, options: Options) -> SectionResult | None:
     if len(numbers) and numbers["fid_n"].sum():
         best = numbers.loc[numbers["fid_mean"].idxmin()]
         where = label(settings, tuple(best[s] for s in settings)) or "all runs"
-        result.headline.append(
-            f"DCGAN: lowest Frechet distance {best['fid_mean']:.4g} at {where} "
-            f"({int(best['fid_n'])} completed run(s); {n_settings} setting(s) compared)."
-        )
+        others = numbers.drop(index=best.name)
+        others = others[others["fid_n"] > 0]
+        if len(others) and not all(clearly_lower(best, other) for _, other in others.iterrows()):
+            result.headline.append(
+                f"DCGAN: no clear difference in Frechet distance between the {len(others) + 1} settings (lowest "
+                f"mean {best['fid_mean']:.4g} at {where}, {int(best['fid_n'])} completed run(s); the 95% intervals "
+                "of the means overlap): more seeds would tell them apart."
+            )
+        else:
+            result.headline.append(
+                f"DCGAN: lowest Frechet distance {best['fid_mean']:.4g} at {where} "
+                f"({int(best['fid_n'])} completed run(s); {n_settings} setting(s) compared)."
+            )
     else:
         result.headline.append(f"DCGAN: no completed run with a Frechet distance yet ({len(runs)} run(s)).")
     if options.make_plots:

@@ -37,11 +37,13 @@ from hydra_plugins.sweeplab_sweeper.jobs import NO_WORKERS
 from sweeplab.artifacts import os_error_in
 from sweeplab.config import unknown_key
 from sweeplab.errors import ConfigError, UsageError
+from sweeplab.finished import hydra_config_as, resolved_task_config
 from sweeplab.paths import config_dir, register_resolvers
-from sweeplab.preflight import Refused
+from sweeplab.preflight import Refused, check_settings
 from sweeplab.runner import objective, run_job
 
 SWEEP_PID = "SWEEPLAB_SWEEP_PID"  # the sweep process's pid, inherited by its parallel workers
+QUIET_TRACKERS = "ignore:resource_tracker:UserWarning"  # a PYTHONWARNINGS filter
 
 register_resolvers()
 
@@ -72,12 +74,15 @@ def _entry(cfg: DictConfig) -> float | None:
 
 
 def main() -> None:
-    if sys.argv[1:] in (["--version"], ["-V"]):
+    if "--version" in sys.argv[1:] or sys.argv[1:] == ["-V"]:  # with overrides too: not Hydra's version
         print(f"sweeplab {sweeplab.__version__}")
         return
     os.environ.setdefault(SWEEP_PID, str(os.getpid()))
+    # joblib's resource trackers outlive a sweep ended by a signal by a moment, and then warn of the
+    # semaphores they clean up, after the one line: nothing for the user to act on
+    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), QUIET_TRACKERS]))
     try:
-        with one_line_errors():
+        with one_line_errors(), checked_cfg_display():
             _entry()
     except Refused as refused:
         print(refused, file=sys.stderr)
@@ -121,6 +126,29 @@ def one_line_errors() -> Iterator[None]:
         yield
     finally:
         hydra_utils.run_and_report = original
+
+
+@contextlib.contextmanager
+def checked_cfg_display() -> Iterator[None]:
+    """`sweeplab --cfg job seq_len=abc` refuses the config in one line, as a run would, instead of
+    printing it as if it were good: Hydra's `show_cfg` is wrapped for this process's one call of `_entry`.
+    Only the settings are checked (no device or memory: the config may be meant for another machine)."""
+    from hydra._internal.hydra import Hydra
+
+    original = Hydra.show_cfg
+
+    def show_cfg(self, config_name, overrides, cfg_type, package, resolve=False):
+        cfg = self.compose_config(config_name=config_name, overrides=overrides, run_mode=RunMode.RUN,
+                                  with_log_configuration=False)  # fmt: skip
+        with hydra_config_as(cfg):  # ${hydra:...} in the task's settings
+            check_settings(OmegaConf.create(resolved_task_config(cfg, Path(str(cfg.hydra.run.dir)))))
+        return original(self, config_name, overrides, cfg_type, package, resolve)
+
+    Hydra.show_cfg = show_cfg
+    try:
+        yield
+    finally:
+        Hydra.show_cfg = original
 
 
 def user_error(exc: BaseException) -> UsageError | None:

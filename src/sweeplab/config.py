@@ -10,6 +10,7 @@ optimizer's with their classes' signatures.
 import difflib
 import functools
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -58,7 +59,8 @@ def require(cfg: DictConfig, key: str, ok: Callable[[object], bool], allowed: st
 
 
 def positive_int(key: str) -> tuple[str, Callable, str]:
-    return key, lambda v: is_int(v) and v > 0, "a positive integer"
+    # below 2**63: a count beyond torch's int64 (trainer.steps=99999999999999999999) is a typo, never a plan
+    return key, lambda v: is_int(v) and 0 < v < SEED_LIMIT, "a positive integer (below 2**63)"
 
 
 def positive_number(key: str) -> tuple[str, Callable, str]:
@@ -82,7 +84,7 @@ def validate_common(cfg: DictConfig, tasks) -> None:
     require(
         cfg,
         "trainer.device",
-        lambda v: isinstance(v, str) and (v in ("auto", "cpu", "cuda") or v.startswith("cuda:")),
+        lambda v: isinstance(v, str) and (v in ("auto", "cpu", "cuda") or re.fullmatch(r"cuda:\d+", v) is not None),
         DEVICES,
     )
 

@@ -20,6 +20,7 @@ from sweeplab.contract import (
     FINISHED,
     SUMMARY_FILE,
     as_recorded,
+    identity,
     read_summary,
     same_run,
 )
@@ -44,12 +45,23 @@ def recorded_config(run_dir: Path) -> tuple[dict | None, bool]:
     return (config, True) if isinstance(config, dict) else (None, False)
 
 
-def refusal(run_dir: Path) -> str:
-    """The one-line error for a dir that holds a run of another config."""
+def refusal(run_dir: Path, config: Any = None) -> str:
+    """The one-line error for a dir that holds a run of another config (naming the settings that
+    differ, when `config`, the resolved config that was refused, is given)."""
+    recorded = recorded_config(run_dir)[0] if config is not None else None
+    differ = ""
+    if recorded is not None:
+        there, here = identity(recorded), identity(as_recorded(config))
+        keys = [k for k in dict.fromkeys([*there, *here]) if there.get(k, _ABSENT) != here.get(k, _ABSENT)]
+        shown = [f"{k}={there.get(k, 'absent')} there, {here.get(k, 'absent')} here" for k in keys[:3]]
+        differ = f" ({'; '.join(shown)}{'; ...' if len(keys) > 3 else ''})"
     return (
-        f"{run_dir} already holds a run of another config; "
+        f"{run_dir} already holds a run of another config{differ}; "
         "rerun the same command or choose a new output dir (hydra.run.dir / hydra.sweep.dir)"
     )
+
+
+_ABSENT = object()
 
 
 def job_state(run_dir: Path, config: Any) -> tuple[str, str]:

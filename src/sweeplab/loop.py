@@ -9,7 +9,8 @@ module does the rest the same way for all of them:
 
 A run killed anywhere continues from its last checkpoint to exactly the result of an uninterrupted
 run: the checkpoint holds the weights, optimizer state, every random generator, the rows so far and
-the stats summed since the last row.
+the stats summed since the last row. A SIGINT or SIGTERM is taken at the end of a step, which is
+checkpointed first (sweeplab.interrupts): the step the message names is the step a rerun resumes from.
 """
 
 from __future__ import annotations

@@ -33,7 +33,8 @@ def end_with_sweep(sweep_gone: Callable[[], bool]) -> None:
 
 
 def _watch(sweep_gone: Callable[[], bool]) -> None:
-    while not sweep_gone():
+    parent = os.getppid()  # the sweep process: re-parenting tells its death even while it is a zombie
+    while os.getppid() == parent and not sweep_gone():
         time.sleep(POLL_S)
     log.warning("the sweep process died: this worker checkpoints and stops (rerun the sweep to resume)")
     os.kill(os.getpid(), signal.SIGTERM)

@@ -34,6 +34,10 @@ def check_output_dir(key: str, value: object) -> Path:
     if not text.strip():
         raise UsageError(f"{key} is empty, which means the current dir; {own}")
     path = Path(os.path.abspath(text))
+    if path.is_symlink() and not path.exists():  # mkdir would only say "File exists"
+        raise UsageError(
+            f"{key}={text} is a symlink to {os.readlink(path)}, which does not exist; create that dir, or {own}"
+        )
     real = _real(path)
     shared = {
         Path("/"): "the file system's root",
@@ -49,6 +53,8 @@ def check_output_dir(key: str, value: object) -> Path:
     if key == SWEEP_DIR and holds_run(real):
         raise UsageError(f"{key}={text} holds a single run ({SUMMARY_FILE}), and a sweep cannot share it; {own}")
     for parent in real.parents:
+        if parent in (Path("/"), _real(Path.home())):  # files a run once scattered there must not block every run
+            continue
         if holds_run(parent):
             raise UsageError(f"{key}={text} lies inside the run in {parent}; {own}")
         if key == SWEEP_DIR and holds_sweep(parent):

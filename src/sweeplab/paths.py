@@ -15,9 +15,24 @@ def config_dir() -> Path:
 
 
 def cache_home() -> str:
-    """$XDG_CACHE_HOME, or ~/.cache when it is unset or empty (the XDG spec: empty means unset;
-    `${oc.env:XDG_CACHE_HOME,...}` would take the empty value and write under /)."""
-    return os.environ.get("XDG_CACHE_HOME") or str(Path("~/.cache").expanduser())
+    """$XDG_CACHE_HOME, or HOME/.cache when it is unset, empty or relative (the XDG spec: such a value
+    is ignored; `${oc.env:XDG_CACHE_HOME,...}` would take "" and write under /, and a relative one
+    would move with the current dir). An empty $HOME is the account's home dir, not /."""
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    if os.path.isabs(xdg):
+        return xdg
+    return str(Path(os.environ.get("HOME") or _account_home()) / ".cache")
+
+
+def _account_home() -> str:
+    import pwd
+    import tempfile
+
+    try:
+        home = pwd.getpwuid(os.getuid()).pw_dir
+    except KeyError:  # a uid without an account (some containers)
+        home = ""
+    return home if home not in ("", "/") else tempfile.gettempdir()
 
 
 def register_resolvers() -> None:

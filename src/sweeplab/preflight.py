@@ -12,6 +12,7 @@ it, or turn it into a warning when a callback raises it (see sweeplab.run_guard)
 from __future__ import annotations
 
 import importlib
+import re
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -33,6 +34,21 @@ def _function(reference: str):
     """The function a spec names as "module:function" (imported only when the task is chosen)."""
     module, _, name = reference.partition(":")
     return getattr(importlib.import_module(module), name)
+
+
+def check_overrides(overrides) -> None:
+    """Refuse an override whose number has digit separators (`seq_len=5_0`): Hydra reads it as 50,
+    which is never what a typo meant. Sweep lists are checked value by value."""
+    for override in overrides:
+        key, equals, value = str(override).partition("=")
+        if equals and not key.startswith("hydra.") and any(_SEPARATED.fullmatch(v.strip()) for v in value.split(",")):
+            raise ConfigError(
+                f"{override} has a number with '_' in it, which Hydra reads as one number without it; "
+                "write the number you mean without '_'"
+            )
+
+
+_SEPARATED = re.compile(r"[+-]?\d+(_\d+)+(\.\d*)?")
 
 
 def check_settings(cfg: DictConfig) -> None:

@@ -72,12 +72,18 @@ def repair_finished(run_dir: Path, claim=lambda: None) -> dict[str, str]:
         if state.get("step") == summary.get("steps_done") and isinstance(rows, list) and rows:
             claim()
             artifacts.write_csv(run_dir / METRICS_FILE, task_spec(summary["task"]).metric_columns, rows)
-            log.warning(
-                "%s %s: rebuilt from %s (%d rows)", METRICS_FILE, damaged.pop(METRICS_FILE), CHECKPOINT_FILE, len(rows)
+            log.warning(  # named by its dir: a sweep repairs its skipped jobs one after another
+                "%s: %s %s: rebuilt from %s (%d rows)",
+                run_dir,
+                METRICS_FILE,
+                damaged.pop(METRICS_FILE),
+                CHECKPOINT_FILE,
+                len(rows),
             )
     for name, problem in damaged.items():
         log.warning(
-            "%s of this finished run is damaged: %s; %s",
+            "%s: %s of this finished run is damaged: %s; %s",
+            run_dir,
             name,
             problem,
             "the last checkpoint cannot rebuild it"

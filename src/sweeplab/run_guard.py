@@ -5,6 +5,7 @@ log file before the task starts; `on_run_start` and `on_multirun_start` come bef
 
 - the run or sweep dir must be one of its own (sweeplab.output_dirs: not `/`, the current dir, a
   home dir, a sweep's dir for a run, a run's dir for a sweep, nor inside another run);
+- a sweep's settings (`experiment=quick`, `hydra.sweeper.dry_run=true`) need `-m`;
 - a single run's config must pass every check that needs no dir (sweeplab.preflight), so that a
   refused run leaves no dir behind (no `outputs/DATE/TIME` litter) and claims none.
 
@@ -25,12 +26,14 @@ from omegaconf.errors import OmegaConfBaseException
 from sweeplab.errors import ConfigError, UsageError
 from sweeplab.finished import hydra_config_as, job_state, resolved_task_config
 from sweeplab.output_dirs import RUN_DIR, SWEEP_DIR, check_output_dir
-from sweeplab.preflight import Refused, check_job
+from sweeplab.preflight import Refused, check_job, check_overrides
 
 
 class RunDirGuard(Callback):
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         try:
+            check_run_mode(config)
+            check_overrides(config.hydra.overrides.task)
             with hydra_config_as(config):  # for ${hydra:...} in the run dir
                 run_dir = check_output_dir(RUN_DIR, config.hydra.run.dir)
             task_config = resolved_task_config(config, run_dir)
@@ -50,9 +53,22 @@ class RunDirGuard(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         try:
+            check_overrides(config.hydra.overrides.task)
             with hydra_config_as(config):
                 check_output_dir(SWEEP_DIR, config.hydra.sweep.dir)
         except UsageError as refused:
             raise Refused(refused) from None
         except OmegaConfBaseException:  # the sweeper (or Hydra) refuses it in one line
             pass
+
+
+def check_run_mode(config: DictConfig) -> None:
+    """A sweep's settings without `-m` would train one job and say nothing of the sweep."""
+    sweeper = config.hydra.sweeper
+    if not (sweeper.get("params") or sweeper.get("dry_run")):
+        return
+    preset = config.hydra.runtime.choices.get("experiment")
+    what = f"experiment={preset} is a sweep" if preset else "hydra.sweeper.dry_run=true plans a sweep"
+    if not preset and not sweeper.get("dry_run"):
+        what = "hydra.sweeper.params describes a sweep"
+    raise ConfigError(f"{what}, and this command runs one job: add -m (sweeplab -m ...) to run the sweep")

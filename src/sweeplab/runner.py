@@ -64,7 +64,7 @@ def run_job(cfg: DictConfig, out_dir: Path, overrides: Sequence[str] = (), **how
     with hold(out_dir, "run dir", claim=False) as claim:
         state, action = job_state(out_dir, config)
         if action == "refuse":  # before writing anything: that run's files stay as they are
-            raise ConfigError(refusal(out_dir))
+            raise ConfigError(refusal(out_dir, config))
         if action == "skip":
             log.info("%s already holds a %s run: kept as it is, nothing to do", out_dir, state)
             repair_finished(out_dir, claim)

@@ -39,6 +39,9 @@ from sweeplab.contract import (
 )
 
 PENDING = sweeps.PENDING  # here also a job dir without a summary yet (Hydra made it; the run has not started)
+#: a summary.json that cannot be read (torn, edited): rerunning the sweep repairs it (its identity
+#: comes from the checkpoint)
+CORRUPT = sweeps.CORRUPT
 #: a `running` job whose writer is provably gone (it held the dir's lock on this host, and that
 #: process has ended): killed or preempted; a rerun, or SLURM's requeue, continues it
 INTERRUPTED = "interrupted"
@@ -188,7 +191,8 @@ def read_job(sweep_dir: Path, job_dir: Path, now: float) -> Job:
     summary = read_summary(job_dir)
     state = summary.get("status") if summary else None
     if state not in (RUNNING, COMPLETED, DIVERGED, FAILED):
-        state = PENDING
+        # a summary.json that cannot be read is `corrupt` (multirun-analysis's word for it); no summary: pending
+        state = CORRUPT if (job_dir / SUMMARY_FILE).exists() else PENDING
     total, unit = configured_total(job_dir, summary)
     row = last_metrics_row(job_dir)
     done = as_int(row.get("epoch" if unit == "epochs" else "step")) if row else None
@@ -223,8 +227,13 @@ def read_job(sweep_dir: Path, job_dir: Path, now: float) -> Job:
 def read_sweep(sweep_dir: str | os.PathLike) -> SweepStatus:
     """The sweep's status from its files; NotASweep when the dir is none."""
     sweep_dir = Path(sweep_dir)
+    if not sweep_dir.exists():
+        raise NotASweep(
+            f"{sweep_dir} does not exist (yet): a sweep makes its dir when it starts; check the path, "
+            "or give the sweep dir that `sweeplab -m` printed"
+        )
     if not sweep_dir.is_dir():
-        raise NotASweep(f"{sweep_dir} is not a directory; give the sweep dir that `sweeplab -m` printed")
+        raise NotASweep(f"{sweep_dir} is a file, not a directory; give the sweep dir that `sweeplab -m` printed")
     if (sweep_dir / SUMMARY_FILE).exists() and not (sweep_dir / SWEEP_CONFIG).exists():
         raise NotASweep(f"{sweep_dir} is a single run's dir, not a sweep; its status is in {SUMMARY_FILE}")
     declared = (sweep_dir / SWEEP_CONFIG).exists()
@@ -262,7 +271,10 @@ def summary_line(status: SweepStatus) -> str:
     ]
     if status.count(INTERRUPTED):
         parts.append(f"{status.count(INTERRUPTED)} interrupted")
-    parts += [f"{status.count(FAILED)} failed", f"{status.pending} pending"]
+    parts.append(f"{status.count(FAILED)} failed")
+    if status.count(CORRUPT):
+        parts.append(f"{status.count(CORRUPT)} corrupt")
+    parts.append(f"{status.pending} pending")
     of = f"of {status.total}" if status.expected is not None else f"of {status.total} found"
     line = f"{status.sweep_dir}: {', '.join(parts)} {of}"
     if done == status.total:
@@ -270,7 +282,7 @@ def summary_line(status: SweepStatus) -> str:
     if not status.count(RUNNING):
         if not status.pending:
             return line + "; stopped: rerun the sweep to run the unfinished jobs again"
-        if status.count(INTERRUPTED, FAILED):
+        if status.count(INTERRUPTED, FAILED, CORRUPT):
             return line + "; none running now: if the sweep has stopped, rerun it to finish the rest"
     eta = status.eta_s()
     if eta is not None:

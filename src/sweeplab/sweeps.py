@@ -26,6 +26,8 @@ GRID_SWEEPERS = (
 PENDING = "pending"
 #: a job dir without summary.json (nor error.txt) that the analysis cannot tell from a killed start
 MISSING = "missing"
+#: a summary.json that cannot be read (torn, edited)
+CORRUPT = "corrupt"
 
 
 @dataclass

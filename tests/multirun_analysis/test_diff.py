@@ -95,3 +95,15 @@ def test_diff_of_a_folder_without_palindrome_runs_is_one_line(two, tmp_path, cap
     assert main(["diff", str(two[0]), str(gan), "--out", str(tmp_path / "o"), "-q"]) == 2
     (err,) = capsys.readouterr().err.strip().splitlines()
     assert "holds no palindrome run" in err
+
+
+def test_changes_inside_the_solved_band_are_no_improvement_and_a_sweep_against_itself_warns(tmp_path, caplog):
+    """Issue 20: 0.9995 -> 1.0 in two solved pairs (a zero-width interval) was flagged an improvement."""
+    params = {"model": ["lstm"], "seq_len": [5], "seed": [0, 1]}
+    base = sw.write_grid_sweep(tmp_path / "base", params, lambda p: {"final": 0.9995})
+    new = sw.write_grid_sweep(tmp_path / "new", params, lambda p: {"final": 1.0})
+    cell = compare(base, new, FAST).cells.iloc[0]
+    assert cell["flag"] == "no clear change"
+    with caplog.at_level("WARNING"):
+        compare(base, base, FAST)
+    assert "is compared with itself" in caplog.text

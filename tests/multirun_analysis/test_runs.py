@@ -238,3 +238,20 @@ def test_a_job_refused_for_its_settings_is_listed_failed_with_its_reason_and_the
     not_done = report.split("## Runs that did not complete")[1].split("##")[0]
     assert "failed" in not_done and REFUSED in not_done
     assert "T50" in report and "rnn" in report and "lstm" in report  # the two good runs are reported
+
+
+def test_a_gan_sweep_without_a_clear_difference_says_so_and_its_run_table_has_no_palindrome_columns(tmp_path):
+    """Issue 20: 1071 vs 1078 at n = 2 was called the "lowest Frechet distance"."""
+    from multirun_analysis.__main__ import main
+
+    sweep = tmp_path / "gan"
+    sw.write_multirun_yaml(sweep, None, ["task=gan", "gan.latent_size=10,100", "seed=0,1"])
+    for num, (latent, seed, fid) in enumerate([(10, 0, 1060.0), (10, 1, 1096.0), (100, 0, 1071.0), (100, 1, 1071.0)]):
+        sw.write_gan_job(sweep, num, latent, seed, fid)
+    assert main([str(sweep), "-q", "--no-plots"]) == 0
+    md = (sweep / "report.md").read_text()
+    assert "no clear difference in Frechet distance between the 2 settings" in md
+    assert "lowest Frechet distance" not in md
+    all_runs = md.split("## All runs")[1].split("##")[0]
+    header = all_runs.strip().splitlines()[0]
+    assert "seed" in header and not {"model", "seq_len", "final_eval_acc"} & {c.strip() for c in header.split("|")}

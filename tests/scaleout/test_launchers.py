@@ -1,6 +1,7 @@
 """The launchers: the SLURM preset's sbatch script, submitit's requeue, no shared dirs, no stray workers."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -220,4 +221,35 @@ def test_workers_end_within_seconds_of_the_sweep_process_being_killed(tmp_path, 
     while any(alive(pid) for pid in workers) and time.time() < deadline:
         time.sleep(0.2)
     assert not [pid for pid in workers if alive(pid)], "workers outlived their sweep process"
+    assert [status(sweep / n) for n in ("0", "1")] == ["running", "running"]
+
+
+def test_ctrl_c_on_a_joblib_sweep_ends_it_and_its_workers_in_one_line(tmp_path):
+    """A terminal's Ctrl-C signals the whole process group: the sweep process, its loky workers
+    (training: each checkpoints and stops) and loky's resource trackers (which ignore it). One line,
+    exit 130, and nothing left running or writing to the terminal (stderr closes) within 20 s."""
+    sweep = tmp_path / "sweep"
+    long = [o for o in FAST if not o.startswith("trainer.steps=")] + ["trainer.steps=100000"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sweeplab", "-m", *LAUNCHERS["joblib"], *long, "seed=0,1", f"hydra.sweep.dir={sweep}"],
+        cwd=tmp_path, env={**os.environ, **ENV}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,  # its own process group, as a terminal gives it
+    )  # fmt: skip
+    try:
+        deadline = time.time() + 180
+        logs = [sweep / n / "sweeplab.log" for n in ("0", "1")]
+        while not all(log.exists() and log.read_text().count(" step ") >= 2 for log in logs):
+            assert proc.poll() is None and time.time() < deadline, "both jobs should be training"
+            time.sleep(0.2)
+        workers = descendants(proc.pid)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=20)  # returns when every holder of stderr is gone
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    lines = err.strip().splitlines()
+    assert proc.returncode == 130 and len(lines) == 1, err
+    assert lines[0].startswith("interrupted") and f"hydra.sweep.dir={sweep}" not in lines[0]  # it was named
+    assert not [pid for pid in workers if alive(pid)]
     assert [status(sweep / n) for n in ("0", "1")] == ["running", "running"]

@@ -1,5 +1,5 @@
 """Sweeps through a real SLURM controller (hydra/launcher=slurm_cpu): completion and report, requeue,
-preemption, time limits, a failing job, and array_parallelism. docs/SCALE_OUT.md records the matrix.
+preemption, time limits, a failing job, array_parallelism, and scancel's SIGTERM. docs/SCALE_OUT.md records the matrix.
 
 They need a cluster that answers (`bash .ci/local_slurm.sh start` makes one on this machine; `.ci/run`
 does it in CI) and skip in one line without one; SWEEPLAB_REQUIRE_SLURM=1 turns that skip into a

@@ -246,3 +246,11 @@ def test_the_rules_and_the_grid_it_replaces():
     text = search.rules(settings)
     assert "gallop T = 5, 10, 20, 40, 80, 100" in text
     assert f"at most {search.DEFAULT_BUDGET} jobs" in text and "120 jobs" in text
+
+
+def test_first_seed_gives_fresh_seeds_from_round_one_on():
+    settings = Settings(models=("m",), first_seed=100, budget=12)
+    sim, observations, _ = run(settings, {"m": noisy(20.0, 3.0, salt=9)})
+    assert {o.seed for o in observations if o.seq_len == 5} >= {100}
+    assert min(o.seed for o in observations) == 100
+    assert Settings(first_seed=-1).problems() == ["first_seed must be >= 0, got -1"]

@@ -98,13 +98,13 @@ def test_mlflow_sweep_with_a_killed_job_rerun_holds_one_run_per_job_with_its_row
     killed = cli([*args, *kill_after_row(KILLED_AT, job=1)], cwd=tmp_path, env_extra=ENV)
     assert killed.returncode < 0 and status(sweep / "1") == "running", killed.stderr
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{sweep / 'mlflow.db'}")
-    (victim,) = [r for r in client.search_runs(["1"]) if r.data.params["seed"] == "1"]
+    experiment = client.get_experiment_by_name("sweeplab")
+    (victim,) = [r for r in client.search_runs([experiment.experiment_id]) if r.data.params["seed"] == "1"]
     assert max(m.step for m in client.get_metric_history(victim.info.run_id, "eval_acc")) == KILLED_AT
     rerun = cli(args, cwd=tmp_path, env_extra=ENV)
     assert rerun.returncode == 0, rerun.stderr
     assert [status(sweep / job) for job in ("0", "1")] == ["completed", "completed"]
 
-    experiment = client.get_experiment_by_name("sweeplab")
     runs = client.search_runs([experiment.experiment_id])
     assert len(runs) == 2
     by_seed = {run.data.params["seed"]: run for run in runs}
@@ -176,3 +176,11 @@ def test_an_optuna_sweep_runs_end_to_end_and_its_best_trial_is_the_best_summary(
     assert best["best_value"] == top["final_eval_acc"]
     assert math.isclose(best["best_params"]["optim.lr"], top["lr"])
     assert best["best_params"]["model.init"] == top["config"]["model"]["init"]
+
+
+def test_the_tracker_benchmark_times_a_tracker_on_its_own(capsys):
+    from bench.trackers import main
+
+    main(["--alone", "--loggers", "tensorboard"])  # the whole-run comparison is two training processes
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith("logger=tensorboard on its own (open, 20 rows, finish): ") and "s CPU" in line

@@ -44,6 +44,7 @@ class Settings:
     seeds_per_probe: int = 1
     budget: int = DEFAULT_BUDGET  # jobs in all models together
     target_width: float = DEFAULT_TARGET_WIDTH
+    first_seed: int = 0  # seeds first_seed, first_seed + 1, ...: fresh seeds for a check on new runs
 
     def problems(self) -> list[str]:
         """What is wrong with these settings (empty when they are usable)."""
@@ -60,6 +61,8 @@ class Settings:
             wrong.append(f"budget (jobs) must be >= 1, got {self.budget}")
         if not self.target_width > 0:
             wrong.append(f"target_width must be > 0, got {self.target_width}")
+        if self.first_seed < 0:
+            wrong.append(f"first_seed must be >= 0, got {self.first_seed}")
         return wrong
 
 
@@ -193,7 +196,7 @@ def _within_budget(wanted: list[list[Probe]], left: int) -> list[Probe]:
 def _model_state(settings: Settings, model: str, seen: list[Observation], fit: Fit) -> ModelState:
     s = settings
     if not seen:
-        probes = _seeded(model, ladder(s.t_min, s.t_max), seen, s.seeds_per_probe, f"gallop up from t_min={s.t_min}")
+        probes = _seeded(model, ladder(s.t_min, s.t_max), seen, s.seeds_per_probe, f"gallop up from t_min={s.t_min}", s)
         return ModelState(model, None, False, "gallop", tuple(probes))
 
     estimate = fit(
@@ -206,14 +209,14 @@ def _model_state(settings: Settings, model: str, seen: list[Observation], fit: F
             t = min(2 * lengths[-1], s.t_max)
             why = f"gallop: every length up to {lengths[-1]} solved"
             return ModelState(
-                **common, done=False, why=why, probes=tuple(_seeded(model, [t], seen, s.seeds_per_probe, why))
+                **common, done=False, why=why, probes=tuple(_seeded(model, [t], seen, s.seeds_per_probe, why, s))
             )
         return _confirm(settings, seen, common, s.t_max, "above", f"every length up to t_max={s.t_max} solved")
     if estimate.censored == "below":
         if lengths[0] > s.t_min:
             why = f"no length down to {lengths[0]} solved"
             return ModelState(
-                **common, done=False, why=why, probes=tuple(_seeded(model, [s.t_min], seen, s.seeds_per_probe, why))
+                **common, done=False, why=why, probes=tuple(_seeded(model, [s.t_min], seen, s.seeds_per_probe, why, s))
             )
         return _confirm(settings, seen, common, s.t_min, "below", f"no length down to t_min={s.t_min} solved")
 
@@ -226,13 +229,13 @@ def _model_state(settings: Settings, model: str, seen: list[Observation], fit: F
         mid = (lo + hi) // 2
         why = f"bisect between {lo} (solved) and {hi} (not solved)"
         return ModelState(
-            **common, done=False, why=why, probes=tuple(_seeded(model, [mid], seen, s.seeds_per_probe, why))
+            **common, done=False, why=why, probes=tuple(_seeded(model, [mid], seen, s.seeds_per_probe, why, s))
         )
 
     lengths = refine_lengths(estimate, lo, hi, s)
     why = f"refine: T50 {describe(estimate)}, interval {width:.1f} wide, target < {s.target_width:g}"
     return ModelState(
-        **common, done=False, why=why, probes=tuple(_seeded(model, lengths, seen, s.seeds_per_probe, why))
+        **common, done=False, why=why, probes=tuple(_seeded(model, lengths, seen, s.seeds_per_probe, why, s))
     )
 
 
@@ -254,16 +257,22 @@ def _confirm(settings: Settings, seen: list[Observation], common: dict, t: int, 
         return ModelState(**common, done=True, why=claim)
     why = f"confirm: {claim} (seeds at T={t}: {have} of {CONFIRM_SEEDS})"
     return ModelState(
-        **common, done=False, why=why, probes=tuple(_seeded(common["model"], [t], seen, CONFIRM_SEEDS - have, why))
+        **common,
+        done=False,
+        why=why,
+        probes=tuple(_seeded(common["model"], [t], seen, CONFIRM_SEEDS - have, why, settings)),
     )
 
 
-def _seeded(model: str, lengths: list[int], seen: list[Observation], count: int, why: str) -> list[Probe]:
-    """`count` new seeds at each length: the smallest seeds not yet run at that length."""
+def _seeded(
+    model: str, lengths: list[int], seen: list[Observation], count: int, why: str, settings: Settings
+) -> list[Probe]:
+    """`count` new seeds at each length: the smallest seeds from settings.first_seed not yet run there."""
     probes = []
+    first = settings.first_seed
     for t in lengths:
         used = {o.seed for o in seen if o.seq_len == t}
-        seeds = [s for s in range(len(used) + count) if s not in used][:count]
+        seeds = [s for s in range(first, first + len(used) + count) if s not in used][:count]
         probes += [Probe(model, t, seed, why) for seed in seeds]
     return probes
 
@@ -330,7 +339,7 @@ def rules(settings: Settings) -> str:
     grid = f"seq_len=range({s.t_min}, {s.t_max + 1}, {GRID_STEP}) x {GRID_SEEDS} seeds"
     lines = [
         f"Per model ({', '.join(s.models)}), search T in [{s.t_min}, {s.t_max}] for T50 (half the runs solve):",
-        f"  round 1: gallop T = {gallop} ({s.seeds_per_probe} seed(s) each);",
+        f"  round 1: gallop T = {gallop} ({s.seeds_per_probe} seed(s) each, seeds from {s.first_seed} up);",
         "  then bisect (integer T) between the longest T solved and the shortest T failed (majority over seeds)",
         f"    while they are {max(2, s.target_width):g} or more apart;",
         f"  then add {s.seeds_per_probe} seed(s) where the fitted success is {REFINE_SUCCESS:g} and "

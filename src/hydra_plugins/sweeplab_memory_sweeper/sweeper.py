@@ -61,6 +61,7 @@ class MemoryLengthSweeperConf:
     seeds_per_probe: int = 1  # seeds per length in round 1 and per bisection / refinement probe
     budget: int = search.DEFAULT_BUDGET  # jobs in all (the grid range(5, 101, 5) x 3 seeds x 2 models is 120)
     target_width: float = search.DEFAULT_TARGET_WIDTH  # stop a model once T50's interval is narrower than this
+    first_seed: int = 0  # the search's seeds are first_seed, first_seed + 1, ... (fresh seeds: e.g. 100)
     threshold: float | None = None  # the solved rule's threshold (None: the task spec's, 0.99 for the palindrome)
     params: dict[str, str] | None = None  # fixed overrides for every job, e.g. {trainer.steps: 2000}
     dry_run: bool = False  # log the rules and the next round; launch nothing
@@ -92,8 +93,9 @@ class MemoryLengthSweeper(Sweeper):
         t_min: int = 5,
         t_max: int = 100,
         seeds_per_probe: int = 1,
-        budget: int = 40,
-        target_width: float = 5.0,
+        budget: int = search.DEFAULT_BUDGET,
+        target_width: float = search.DEFAULT_TARGET_WIDTH,
+        first_seed: int = 0,
         threshold: float | None = None,
         params: dict[str, str] | None = None,
         dry_run: bool = False,
@@ -105,6 +107,7 @@ class MemoryLengthSweeper(Sweeper):
             seeds_per_probe=int(seeds_per_probe),
             budget=int(budget),
             target_width=float(target_width),
+            first_seed=int(first_seed),
         )
         self.threshold = None if threshold is None else float(threshold)
         self.params = dict(params or {})
@@ -169,7 +172,8 @@ class MemoryLengthSweeper(Sweeper):
             if key in PROBE_KEYS:
                 raise ConfigError(
                     f"{override.input_line}: the memory-length sweeper sets model, seq_len and seed itself; "
-                    "choose hydra.sweeper.models=[...], hydra.sweeper.t_min=..., hydra.sweeper.t_max=... instead"
+                    "choose hydra.sweeper.models=[...], hydra.sweeper.t_min=..., hydra.sweeper.t_max=..., "
+                    "hydra.sweeper.first_seed=... instead"
                 )
             if override.is_sweep_override():
                 raise ConfigError(

@@ -4,10 +4,12 @@
 - `consecutive_runs`: job numbers cut into runs, one `launcher.launch(batch, initial_job_idx)` each;
 - `raise_first_failure`: a failed job fails the sweep, but only once every job has run;
 - `closing_line`: the sweep's last log line, where its results are and how to get the report;
-- `refuse_conflicts`: a job outside its sweep dir, a bad setting, another sweep's dir: refused first;
+- `refuse_bad_jobs`, `refuse_conflicts`: a bad setting, a job twice, a job outside its sweep dir,
+  another sweep's dir: refused before anything is launched;
 - `fit_workers`: no more joblib workers than jobs, and none far beyond the cores.
 """
 
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import Any
 from hydra.core.utils import JobReturn, JobStatus, filter_overrides
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from sweeplab.contract import identity
 from sweeplab.errors import ConfigError, UsageError
 from sweeplab.finished import hydra_config_as, resolved_task_config
 from sweeplab.output_dirs import check_job_dir
@@ -84,20 +87,33 @@ def closing_line(sweep_dir: Path) -> str:
     return f"sweep dir {sweep_dir}; report: multirun-analysis {sweep_dir}"
 
 
-def refuse_conflicts(sweep_dir: Path, jobs: Sequence[Any]) -> None:
-    """Refuse, in one line and before anything is launched: a job whose dir lies outside the sweep dir
-    (hydra.sweep.subdir), a job to run whose settings are not allowed, a sweep dir holding another
-    sweep's runs (jobs whose `action` is "refuse"). Jobs have num, overrides, job_dir, config, action."""
-    for job in jobs:
-        check_job_dir(job.job_dir, sweep_dir, job.num)
+def refuse_bad_jobs(jobs: Sequence[Any]) -> None:
+    """Refuse, in one line and before anything is launched, a grid whose job to run has settings that
+    are not allowed (named by what sets it apart from the other jobs), or two jobs of one run
+    (`-m seq_len=5,5`). Jobs have num, overrides, config, action."""
     shared = set.intersection(*(set(job.overrides) for job in jobs)) if len(jobs) > 1 else set()
     for job in jobs:
         if job.action == "run":
             try:
                 check_settings(OmegaConf.create(job.config))
-            except UsageError as refused:  # named by what sets it apart from the sweep's other jobs
+            except UsageError as refused:
                 label = " ".join(o for o in filter_overrides(job.overrides) if o not in shared)
                 raise type(refused)(f"job {job.num} ({label}): {refused}") from None
+    seen: dict[str, Any] = {}
+    for job in jobs:  # one run trained twice would be counted twice by the report
+        same = seen.setdefault(json.dumps(identity(job.config), sort_keys=True, default=str), job)
+        if same is not job:
+            raise ConfigError(
+                f"jobs {same.num} and {job.num} are the same run ({' '.join(filter_overrides(job.overrides))}); "
+                "list each swept value once (repeats of one config: +tag=a,b)"
+            )
+
+
+def refuse_conflicts(sweep_dir: Path, jobs: Sequence[Any]) -> None:
+    """Refuse, in one line and before anything is launched: a job whose dir lies outside the sweep dir
+    (hydra.sweep.subdir), a sweep dir holding another sweep's runs (jobs whose `action` is "refuse")."""
+    for job in jobs:
+        check_job_dir(job.job_dir, sweep_dir, job.num)
     conflicts = [job for job in jobs if job.action == "refuse"]
     if conflicts:
         raise UsageError(

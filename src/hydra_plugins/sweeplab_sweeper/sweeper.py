@@ -41,9 +41,11 @@ from hydra_plugins.sweeplab_sweeper.jobs import (
     fit_workers,
     locate,
     raise_first_failure,
+    refuse_bad_jobs,
     refuse_conflicts,
 )
 from sweeplab.contract import SWEEP_CONFIG
+from sweeplab.errors import ConfigError
 from sweeplab.finished import job_state
 from sweeplab.lock import hold
 from sweeplab.repair import repair_skipped
@@ -97,8 +99,11 @@ class SweeplabSweeper(BasicSweeper):
         assert self.config is not None and self.launcher is not None
         planned = self.plan(arguments)
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
+        if not planned:  # `seq_len=range(5,5)`: nothing would run, and nothing would say so
+            raise ConfigError("this sweep has no jobs: a swept list is empty (such as range(5,5)); give it a value")
         if self.dry_run:
             log.info("dry run, nothing is launched:\n%s", format_plan(sweep_dir, planned))
+        refuse_bad_jobs(planned)
         refuse_conflicts(sweep_dir, planned)
         fit_workers(self.launcher, sum(job.action == "run" for job in planned))
         if self.dry_run:

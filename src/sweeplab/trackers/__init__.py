@@ -32,8 +32,8 @@ from sweeplab.job import Job
 
 log = logging.getLogger(__name__)
 
-#: logger=NAME -> (module in this package, the extra that installs it)
-BACKENDS = {"tensorboard": "tensorboard", "mlflow": "mlflow"}
+#: logger=NAME: its module in this package, and its extra in pyproject.toml
+BACKENDS = ("tensorboard", "mlflow")
 #: metrics.csv columns that are not logged: the step is the x axis, and trackers time every value
 #: themselves (a resumed run's replayed rows would otherwise differ from what was logged first)
 NOT_LOGGED = ("step", "elapsed_s")
@@ -102,14 +102,14 @@ def logger_name(cfg: DictConfig) -> str:
 
 
 def open_tracker(cfg: DictConfig, job: Job, label: str) -> Tracker:
-    """The job's tracker: a no-op for logger=none, else the backend, guarded. Refuses (ConfigError) a
-    backend that is not installed; any other failure to open is the one warning line."""
+    """The job's tracker: a no-op for logger=none, else the backend, guarded, on its own thread.
+    Refuses (ConfigError) a backend that is not installed; any other failure is the one warning line."""
     name = logger_name(cfg)
     if name == "none":
         return Tracker()
     if name not in BACKENDS:
         raise ConfigError(f"logger={name} is not a tracker; choose one of none, {', '.join(BACKENDS)}")
-    module = importlib.import_module(f"sweeplab.trackers.{BACKENDS[name]}")
+    module = importlib.import_module(f"sweeplab.trackers.{name}")
     module.require()  # a missing package: one line with the install command
     guarded = Guarded(name, label)
     config = OmegaConf.to_container(cfg, resolve=True)
