@@ -28,17 +28,21 @@ WHAT = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated (SIGTERM)"}
 # How to resume, once the run (or sweep) dir is known: None for "the same command".
 _resume_command: str | None = None
 _dir_known = False
+_sweep = False
 
 
-def set_resume_command(command: str | None) -> None:
+def set_resume_command(command: str | None, sweep: bool = False) -> None:
     """Record how to resume this process's run or sweep: `command`, or the same command if None."""
-    global _resume_command, _dir_known
-    _resume_command, _dir_known = command, True
+    global _resume_command, _dir_known, _sweep
+    _resume_command, _dir_known, _sweep = command, True, sweep
 
 
 def how_to_resume(step: int | None = None) -> str:
     """`the same command resumes from step N` or `resume from step N with: sweeplab ...`."""
-    where = f"from step {step}" if step is not None else "from its last checkpoint"
+    if step is not None:
+        where = f"from step {step}"
+    else:
+        where = "every unfinished job from its last checkpoint" if _sweep else "from its last checkpoint"
     if _resume_command is None:
         return f"the same command resumes {where}"
     return f"resume {where} with: {_resume_command}"
