@@ -232,7 +232,8 @@ CASES = [
     ),
     Case(["model.forget_bias=inf"], literal("model.forget_bias=inf is not allowed; a setting must be a finite number")),
     Case(["data.encoding=binary"], not_allowed("data.encoding='binary'", "one of one_hot, scalar")),
-    Case(["data.eval_size=0"], not_allowed("data.eval_size=0", POSITIVE)),
+    Case(["data.eval_size=0"], not_allowed("data.eval_size=0", "an integer >= 100")),
+    Case(["data.eval_size=1"], not_allowed("data.eval_size=1", "an integer >= 100 (a held-out set on which")),
     Case(["data.eval_seed=abc"], not_allowed("data.eval_seed='abc'", SEED)),
     Case(["data.eval_seed=-1"], not_allowed("data.eval_seed=-1", SEED)),
     Case(

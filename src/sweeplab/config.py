@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from sweeplab.contract import flatten
+from sweeplab.contract import SOLVED_THRESHOLD, flatten
 from sweeplab.errors import ConfigError
 from sweeplab.paths import config_dir
 
@@ -30,6 +30,9 @@ BUILT_GROUPS = ("model", "optim")
 #: beyond this an optimizer's step overflows float32 at once; nothing sensible lies near it
 OPTIM_MAX = 1e6
 SEED_LIMIT = 2**63  # torch's seeds are 64-bit signed integers
+#: the smallest held-out set on which accuracy SOLVED_THRESHOLD (0.99) allows one mistake (100); a
+#: smaller one makes "solved" mean "every answer right", and data.eval_size=1 an early stop on one sample
+MIN_EVAL_SIZE = round(1 / (1 - SOLVED_THRESHOLD))
 
 
 def _is_int(value) -> bool:
@@ -111,7 +114,13 @@ def validate_palindrome(cfg: DictConfig) -> None:
     require(cfg, *positive_int("model.hidden_size"))
     require(cfg, *one_of("model.init", INIT_SCHEMES))
     require(cfg, *one_of("data.encoding", ENCODINGS))
-    require(cfg, *positive_int("data.eval_size"))
+    require(
+        cfg,
+        "data.eval_size",
+        lambda v: _is_int(v) and MIN_EVAL_SIZE <= v < SEED_LIMIT,
+        f"an integer >= {MIN_EVAL_SIZE} (a held-out set on which the solved accuracy {SOLVED_THRESHOLD} "
+        "allows a mistake, so that it means more than every answer right)",
+    )
     require(cfg, *seed("data.eval_seed"))
     validate_optim(cfg)
     for check in (
