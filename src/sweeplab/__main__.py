@@ -88,7 +88,7 @@ def main() -> None:
         print(refused, file=sys.stderr)
         sys.exit(1)
     except interrupts.Stopped as stop:  # training stopped by a signal, at a checkpoint
-        print(stop, file=sys.stderr)
+        interrupts.last_line(str(stop))
         sys.exit(stop.exit_status)
     except KeyboardInterrupt:  # main() called without install() (in a test's process)
         print(f"interrupted; {interrupts.how_to_resume()}", file=sys.stderr)

@@ -78,6 +78,19 @@ def _exit_now(signum: int, frame) -> None:
     os._exit(EXIT_STATUS[signum])  # no unwinding: nothing half-done can be recorded as a failure
 
 
+def last_line(line: str) -> None:
+    """Print the process's last line to stderr: a signal from now on (a second Ctrl-C while it
+    exits) ends it without a second line."""
+    for signum in EXIT_STATUS:
+        if signal.getsignal(signum) is _exit_now:
+            signal.signal(signum, _exit_quietly)
+    print(line, file=sys.stderr)
+
+
+def _exit_quietly(signum: int, frame) -> None:
+    os._exit(EXIT_STATUS[signum])
+
+
 def say(line: str) -> None:
     """Write `line` to stderr from a signal handler (the stream's own lock may be held by the code
     the signal interrupted, so the bytes go straight to the descriptor)."""
