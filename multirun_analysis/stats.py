@@ -47,6 +47,9 @@ class T50Estimate:
     #: the fitted curve P(solved | T) = 1 / (1 + exp(-(intercept + slope * T))), when there is one
     intercept: float | None = None
     slope: float | None = None
+    #: the interval reaches the longest (shortest) tested length: the prior stops there, the data may not
+    open_above: bool = False
+    open_below: bool = False
 
     @property
     def width(self) -> float:
@@ -201,14 +204,13 @@ def _fit(lengths: np.ndarray, outcome: np.ndarray, t_range) -> tuple[T50Estimate
         lo, hi = float(t_range[0]), float(t_range[1])
         point, low, high = (float(np.clip(v, lo, hi)) for v in (point, low, high))
     cell = (posterior.high - posterior.low) / T50_CELLS
-    ends = []
-    if low <= posterior.low + EDGE_CELLS * cell:
-        ends.append(f"T50 may be below {common['tested_min']}")
-    if high >= posterior.high - EDGE_CELLS * cell:
-        ends.append(f"T50 may be above {common['tested_max']}")
+    open_below, open_above = low <= posterior.low + EDGE_CELLS * cell, high >= posterior.high - EDGE_CELLS * cell
+    ends = [f"T50 may be below {common['tested_min']}"] * open_below + [
+        f"T50 may be above {common['tested_max']}"
+    ] * open_above
     note = f"interval reaches the tested end: {', '.join(ends)}" if ends else ""
     slope = float(np.exp(np.sum(np.log(posterior.slope) * posterior.slope_mass)))  # posterior geometric mean
-    curve = {"intercept": slope * point, "slope": -slope}
+    curve = {"intercept": slope * point, "slope": -slope, "open_above": open_above, "open_below": open_below}
     return T50Estimate(point, low, high, NONE, **common, note=note, **curve), posterior
 
 
