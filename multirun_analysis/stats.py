@@ -334,8 +334,10 @@ def paired_effect(a, b, *, n_boot: int = 2000, rng=0) -> PairedEffect:
 METHOD_NOTE = (
     "a logistic curve of solved against T over every counted run; T50 is its posterior median and the interval "
     "the central 97.5% credible interval of a grid posterior (T50 uniform over the tested lengths, slope "
-    "log-uniform on 0.05-30 per unit T, runs independent), a wider credible level chosen because it measured "
-    "the coverage docs/ANALYSIS.md gives for simulated sweeps (`python -m multirun_analysis.calibration`)."
+    "log-uniform on 0.05-30 per unit T, runs taken as independent). The wider credible level is used because "
+    "it is what reaches 95% coverage: in simulated sweeps (`python -m multirun_analysis.calibration`) it covered "
+    "the true T50 in 93.8-100% of grid sweeps and 91-100% of adaptive searches per cell, the plain 95% credible "
+    "interval in as few as 86%."
 )
 
 
