@@ -47,6 +47,9 @@ class T50Estimate:
     #: the fitted curve P(solved | T) = 1 / (1 + exp(-(intercept + slope * T))), when there is one
     intercept: float | None = None
     slope: float | None = None
+    #: the interval reaches the longest (shortest) tested length: the prior stops there, the data may not
+    open_above: bool = False
+    open_below: bool = False
 
     @property
     def width(self) -> float:
@@ -201,14 +204,13 @@ def _fit(lengths: np.ndarray, outcome: np.ndarray, t_range) -> tuple[T50Estimate
         lo, hi = float(t_range[0]), float(t_range[1])
         point, low, high = (float(np.clip(v, lo, hi)) for v in (point, low, high))
     cell = (posterior.high - posterior.low) / T50_CELLS
-    ends = []
-    if low <= posterior.low + EDGE_CELLS * cell:
-        ends.append(f"T50 may be below {common['tested_min']}")
-    if high >= posterior.high - EDGE_CELLS * cell:
-        ends.append(f"T50 may be above {common['tested_max']}")
+    open_below, open_above = low <= posterior.low + EDGE_CELLS * cell, high >= posterior.high - EDGE_CELLS * cell
+    ends = [f"T50 may be below {common['tested_min']}"] * open_below + [
+        f"T50 may be above {common['tested_max']}"
+    ] * open_above
     note = f"interval reaches the tested end: {', '.join(ends)}" if ends else ""
     slope = float(np.exp(np.sum(np.log(posterior.slope) * posterior.slope_mass)))  # posterior geometric mean
-    curve = {"intercept": slope * point, "slope": -slope}
+    curve = {"intercept": slope * point, "slope": -slope, "open_above": open_above, "open_below": open_below}
     return T50Estimate(point, low, high, NONE, **common, note=note, **curve), posterior
 
 
@@ -332,8 +334,10 @@ def paired_effect(a, b, *, n_boot: int = 2000, rng=0) -> PairedEffect:
 METHOD_NOTE = (
     "a logistic curve of solved against T over every counted run; T50 is its posterior median and the interval "
     "the central 97.5% credible interval of a grid posterior (T50 uniform over the tested lengths, slope "
-    "log-uniform on 0.05-30 per unit T, runs independent), a wider credible level chosen because it measured "
-    "the coverage docs/ANALYSIS.md gives for simulated sweeps (`python -m multirun_analysis.calibration`)."
+    "log-uniform on 0.05-30 per unit T, runs taken as independent). The wider credible level is used because "
+    "it is what reaches 95% coverage: in simulated sweeps (`python -m multirun_analysis.calibration`) it covered "
+    "the true T50 in 93.8-100% of grid sweeps and 91-100% of adaptive searches per cell, the plain 95% credible "
+    "interval in as few as 86%."
 )
 
 

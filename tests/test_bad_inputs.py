@@ -27,6 +27,7 @@ empty dir), <evil> (a checkpoint carrying a code payload), <damaged> (a truncate
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sys
@@ -239,7 +240,8 @@ CASES = [
     ),
     Case(["model.forget_bias=inf"], literal("model.forget_bias=inf is not allowed; a setting must be a finite number")),
     Case(["data.encoding=binary"], not_allowed("data.encoding='binary'", "one of one_hot, scalar")),
-    Case(["data.eval_size=0"], not_allowed("data.eval_size=0", POSITIVE)),
+    Case(["data.eval_size=0"], not_allowed("data.eval_size=0", "an integer >= 100")),
+    Case(["data.eval_size=1"], not_allowed("data.eval_size=1", "an integer >= 100 (a held-out set on which")),
     Case(["data.eval_seed=abc"], not_allowed("data.eval_seed='abc'", SEED)),
     Case(["data.eval_seed=-1"], not_allowed("data.eval_seed=-1", SEED)),
     Case(
@@ -565,12 +567,16 @@ def run_in_process(args: list[str], cwd, capfd, monkeypatch, env=None) -> tuple[
     monkeypatch.setenv("SWEEPLAB_SWEEP_PID", str(os.getpid()))
     capfd.readouterr()
     status = 0
+    # Hydra configures the root logger for the process; later tests must not log through its handlers
+    handlers, level = logging.root.handlers[:], logging.root.level
     with warnings.catch_warnings():
         warnings.simplefilter("always")  # a warning that fires once per process must show every time
         try:
             main()
         except SystemExit as exit_:
             status = exit_.code if isinstance(exit_.code, int) else 1
+        finally:
+            logging.root.handlers[:], logging.root.level = handlers, level
     out, err = capfd.readouterr()
     return status, out, err
 

@@ -336,11 +336,11 @@ def t50_text(estimate: stats.T50Estimate, solved: int) -> str:
 def clearly_longer(a: stats.T50Estimate, b: stats.T50Estimate, diff: stats.Difference | None) -> bool:
     """Whether the data say model a remembers longer than model b (intervals, not point estimates)."""
     if a.censored == stats.ABOVE:
-        return b.censored == stats.BELOW or (b.t50 is not None and b.ci_high <= a.tested_max)
+        return b.censored == stats.BELOW or (b.t50 is not None and not b.open_above and b.ci_high <= a.tested_max)
     if a.t50 is None:
         return False
     if b.censored == stats.BELOW:
-        return a.ci_low >= b.tested_min
+        return not a.open_below and a.ci_low >= b.tested_min
     return diff is not None and diff.ci_low > 0
 
 

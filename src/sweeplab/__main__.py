@@ -12,16 +12,16 @@ an override that does not parse, a run dir that is a file or cannot be written).
 
 from __future__ import annotations
 
+import os
 import sys
 
 from sweeplab import interrupts
 
-if __name__ == "__main__" or sys.argv[0].endswith("/sweeplab"):  # the program, not an import (tests)
+if __name__ == "__main__" or os.path.basename(sys.argv[0]) == "sweeplab":  # the program, not an import (tests)
     interrupts.install()  # first: a Ctrl-C during the imports below ends in one line too
 
 import contextlib  # noqa: E402
 import errno  # noqa: E402
-import os  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -88,7 +88,7 @@ def main() -> None:
         print(refused, file=sys.stderr)
         sys.exit(1)
     except interrupts.Stopped as stop:  # training stopped by a signal, at a checkpoint
-        print(stop, file=sys.stderr)
+        interrupts.last_line(str(stop))
         sys.exit(stop.exit_status)
     except KeyboardInterrupt:  # main() called without install() (in a test's process)
         print(f"interrupted; {interrupts.how_to_resume()}", file=sys.stderr)

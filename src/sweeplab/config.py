@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from sweeplab.contract import flatten
+from sweeplab.contract import SOLVED_THRESHOLD, flatten
 from sweeplab.errors import ConfigError
 from sweeplab.paths import config_dir
 
@@ -30,6 +30,9 @@ BUILT_GROUPS = ("model", "optim")
 #: beyond this an optimizer's step overflows float32 at once; nothing sensible lies near it
 OPTIM_MAX = 1e6
 SEED_LIMIT = 2**63  # torch's seeds are 64-bit signed integers
+#: the smallest held-out set on which accuracy SOLVED_THRESHOLD (0.99) allows one mistake (100); a
+#: smaller one makes "solved" mean "every answer right", and data.eval_size=1 an early stop on one sample
+MIN_EVAL_SIZE = round(1 / (1 - SOLVED_THRESHOLD))
 
 
 def is_int(value) -> bool:
@@ -134,6 +137,19 @@ def validate_step_trainer(cfg: DictConfig) -> None:
     require(cfg, "trainer.num_threads", lambda v: v is None or (is_int(v) and v > 0), "a positive integer or null")
     require(cfg, "trainer.early_stop", lambda v: isinstance(v, bool), "true or false")
     require(cfg, *positive_int("trainer.patience"))
+
+
+def validate_held_out_size(cfg: DictConfig, answers_per_sample: int = 1) -> None:
+    """data.eval_size: a held-out set on which the solved accuracy (SOLVED_THRESHOLD) allows a mistake:
+    at least MIN_EVAL_SIZE answers (`answers_per_sample` per sequence: the copy task's symbols)."""
+    least = -(-MIN_EVAL_SIZE // answers_per_sample)
+    require(
+        cfg,
+        "data.eval_size",
+        lambda v: is_int(v) and least <= v < SEED_LIMIT,
+        f"an integer >= {least} (a held-out set on which the solved accuracy {SOLVED_THRESHOLD} "
+        "allows a mistake, so that it means more than every answer right)",
+    )
 
 
 def validate_recurrent_task(cfg: DictConfig, difficulty: str, meaning: str, minimum: int = 1) -> None:

@@ -28,17 +28,21 @@ WHAT = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated (SIGTERM)"}
 # How to resume, once the run (or sweep) dir is known: None for "the same command".
 _resume_command: str | None = None
 _dir_known = False
+_sweep = False
 
 
-def set_resume_command(command: str | None) -> None:
+def set_resume_command(command: str | None, sweep: bool = False) -> None:
     """Record how to resume this process's run or sweep: `command`, or the same command if None."""
-    global _resume_command, _dir_known
-    _resume_command, _dir_known = command, True
+    global _resume_command, _dir_known, _sweep
+    _resume_command, _dir_known, _sweep = command, True, sweep
 
 
 def how_to_resume(step: int | None = None) -> str:
     """`the same command resumes from step N` or `resume from step N with: sweeplab ...`."""
-    where = f"from step {step}" if step is not None else "from its last checkpoint"
+    if step is not None:
+        where = f"from step {step}"
+    else:
+        where = "every unfinished job from its last checkpoint" if _sweep else "from its last checkpoint"
     if _resume_command is None:
         return f"the same command resumes {where}"
     return f"resume {where} with: {_resume_command}"
@@ -72,6 +76,19 @@ def _exit_now(signum: int, frame) -> None:
         line = f"{WHAT[signum]}; {how_to_resume()}"
     say(line)
     os._exit(EXIT_STATUS[signum])  # no unwinding: nothing half-done can be recorded as a failure
+
+
+def last_line(line: str) -> None:
+    """Print the process's last line to stderr: a signal from now on (a second Ctrl-C while it
+    exits) ends it without a second line."""
+    for signum in EXIT_STATUS:
+        if signal.getsignal(signum) is _exit_now:
+            signal.signal(signum, _exit_quietly)
+    print(line, file=sys.stderr)
+
+
+def _exit_quietly(signum: int, frame) -> None:
+    os._exit(EXIT_STATUS[signum])
 
 
 def say(line: str) -> None:

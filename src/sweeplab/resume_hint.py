@@ -27,7 +27,7 @@ class ResumeHint(Callback):
         interrupts.set_resume_command(resume_command(config, "hydra.run.dir", "run"))
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        interrupts.set_resume_command(resume_command(config, "hydra.sweep.dir", "sweep"))
+        interrupts.set_resume_command(resume_command(config, "hydra.sweep.dir", "sweep"), sweep=True)
 
 
 def resume_command(config: DictConfig, key: str, node: str) -> str | None:

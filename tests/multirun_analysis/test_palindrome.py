@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from scipy.stats import binomtest
 
+from multirun_analysis import stats
 from multirun_analysis.runs import load_sweeps
 from multirun_analysis.sections import Options
 from multirun_analysis.sections import memory as pal
@@ -191,3 +192,14 @@ def test_memory_length_against_the_training_budget_says_whether_it_settled(late)
         assert sentence.startswith("rnn: T50 went from 17.") and "has not settled" in sentence
     else:
         assert "unchanged since 1000 steps" in sentence
+
+
+def test_no_claim_against_a_t50_whose_interval_reaches_the_tested_end():
+    """lstm solved everything up to 30; rnn 3/3 up to 25 and 2/3 at 30: its T50 may be above 30 too."""
+    lengths = [10, 15, 20, 25, 30] * 3
+    lstm = stats.fit_t50(lengths, [True] * 15)
+    rnn = stats.fit_t50(lengths, [True] * 4 + [False] + [True] * 10)
+    assert rnn.open_above and "may be above 30" in rnn.note
+    assert not pal.clearly_longer(lstm, rnn, None)
+    clear = stats.fit_t50(lengths, [True, True, False, False, False] * 3)  # boundary well inside
+    assert not clear.open_above and pal.clearly_longer(lstm, clear, None)

@@ -27,9 +27,9 @@ from typing import Any
 CONFIRM_SEEDS = 3
 #: the grid the search is compared with: seq_len=range(t_min, t_max + 1, GRID_STEP) x GRID_SEEDS seeds
 GRID_STEP, GRID_SEEDS = 5, 3
-#: the default pair, measured together (docs/ANALYSIS.md): at the RNN's shallow boundary (slope 0.26
-#: per unit T) a one-model search reaches width 10 with 50 jobs in 29 of 30 simulated searches; width
-#: 5 takes about 80 jobs per model there, more than two models' 100
+#: the default pair, measured together (bench/calibration_search_budget.py, docs/ANALYSIS.md): at the
+#: RNN's shallow boundary (slope 0.26 per unit T) a one-model search reaches width 10 with 50 jobs in
+#: 93% of simulated searches; width 5 takes about 90 jobs per model there, more than two models' 100
 DEFAULT_BUDGET, DEFAULT_TARGET_WIDTH = 100, 10.0
 #: the refinement probes where the fitted success is this and 1 - this: where runs narrow T50's
 #: interval most for a logistic whose slope is not known either (measured: docs/ANALYSIS.md)

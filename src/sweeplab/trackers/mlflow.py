@@ -39,6 +39,9 @@ def open(logger: DictConfig, config: dict, job: Job, label: str) -> MlflowRun:
     # A server that is down costs a few seconds, not MLflow's default minutes of retries.
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    # MLflow 3 reports its usage to its makers from background threads unless told not to: a run that
+    # logs to a local file makes no network calls (MLFLOW_DISABLE_TELEMETRY=false turns it back on).
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     for name in ("mlflow", "alembic"):  # their INFO lines about creating tables would fill every job's log
         logging.getLogger(name).setLevel(logging.WARNING)
     from mlflow.tracking import MlflowClient
