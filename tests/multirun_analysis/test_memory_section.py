@@ -3,7 +3,7 @@ tests/data/palindrome_sweep, 8 tiny runs made by `sweeplab -m model=rnn,lstm seq
 trainer.steps=400 trainer.eval_every=50 data.eval_size=64 model.hidden_size=16 trainer.batch_size=32`,
 kept to summary.json, metrics.csv and a trimmed multirun.yaml) its verdict, tables and CSVs are those
 that the palindrome section wrote before it became one (tests/data/palindrome_sweep_report, written by
-sections/palindrome.py at main 241dda6). A change of the statistics changes them on purpose: then
+sections/palindrome.py at main 241dda6, unchanged at 5e29d3a). A change of the statistics changes them on purpose: then
 `python -m tests.multirun_analysis.test_memory_section` rewrites them, and the diff shows what changed.
 """
 
