@@ -1,4 +1,7 @@
-"""The memory-length sweeper: per model, search the palindrome length T for T50 in rounds of jobs.
+"""The memory-length sweeper: per model, search a memory task's length T for T50 in rounds of jobs.
+
+Any task whose spec (sweeplab.contract.TaskSpec) has a solved rule and the difficulty axis seq_len:
+the palindrome, the adding problem, the copy task.
 
 `sweeplab -m experiment=memory_length` (or `hydra/sweeper=memory_length`). The search itself is
 search.py (a pure function of the results so far); this module runs it through Hydra:
@@ -6,7 +9,8 @@ search.py (a pure function of the results so far); this module runs it through H
 - each round's probes become ordinary jobs (`model=M seq_len=T seed=S` plus the fixed overrides), launched
   with one `launcher.launch(batch, initial_job_idx)` call through whatever launcher is configured; job
   numbers keep growing across rounds, so every job has its own dir `${hydra.sweep.dir}/${hydra.sweep.subdir}`;
-- a job is solved when its summary.json says `completed` with final_eval_acc >= threshold; a failed or
+- a job is solved when its summary.json says `completed` and its task's solved rule holds for its final
+  value (the palindrome: final_eval_acc >= threshold; `threshold` defaults to the spec's); a failed or
   diverged job counts as not solved and the search goes on (the sweep still exits non-zero at the end);
 - search.csv in the sweep dir records every probe, its job, its result and why it was chosen;
 - a rerun into the same sweep dir replays the search: a probe keeps the job number search.csv gave it,
