@@ -110,6 +110,23 @@ class TaskSpec:
         return self.solved is not None and self.difficulty is not None
 
 
+def sequence_settings(**extra: str) -> dict[str, str]:
+    """A memory task's `settings` on a recurrent model (what sweeplab.tasks.sequence records), with its
+    own `extra` ones after seq_len: sequence_settings(encoding="data.encoding")."""
+    return {
+        "model": "model.name",
+        "hidden_size": "model.hidden_size",
+        "forget_bias": "model.forget_bias",  # the LSTMs' only: recorded where the model has it
+        "seq_len": "seq_len",
+        **extra,
+        "seed": "seed",
+        "optimizer": "optim.name",
+        "lr": "optim.lr",
+        "batch_size": "trainer.batch_size",
+        "steps": "trainer.steps",
+    }
+
+
 def _discover() -> dict[str, TaskSpec]:
     import importlib
     import pkgutil

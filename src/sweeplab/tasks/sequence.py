@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from sweeplab import loop
 from sweeplab.build import build
@@ -75,33 +75,30 @@ class SequenceTask(loop.Task):
         return next((r["step"] for r in rows if self.solved(r)), None)
 
 
-def settings(cfg: DictConfig, task: SequenceTask, **extra) -> dict:
-    """The summary's settings of a sequence task (an LSTM's forget_bias only where the model has one)."""
-    return {
-        "model": cfg.model.name,
-        "hidden_size": cfg.model.hidden_size,
-        **({"forget_bias": cfg.model.forget_bias} if "forget_bias" in cfg.model else {}),
-        "seq_len": cfg.seq_len,
-        **extra,
-        "seed": cfg.seed,
-        "optimizer": cfg.optim.name,
-        "lr": cfg.optim.lr,
-        "batch_size": cfg.trainer.batch_size,
-        "steps": cfg.trainer.steps,
-        "n_params": sum(p.numel() for p in task.model.parameters()),
-    }
+def settings(cfg: DictConfig, task: SequenceTask) -> dict:
+    """The summary's settings: its spec's (contract.sequence_settings; a key the config lacks, such as
+    the RNN's forget_bias, is left out), and the model's size."""
+    recorded = {}
+    for key, path in task.spec.settings.items():
+        value = OmegaConf.select(cfg, path, default=_ABSENT)
+        if value is not _ABSENT:
+            recorded[key] = value
+    return {**recorded, "n_params": sum(p.numel() for p in task.model.parameters())}
+
+
+_ABSENT = object()
 
 
 def run_task(
     cfg: DictConfig, job: Job, validate: Callable[[DictConfig], None], task_class: type[SequenceTask],
-    title: str = "", **extra_settings,
+    title: str = "",
 ) -> dict:  # fmt: skip
     """Validate, prepare the device (refusing a run that cannot fit, before it allocates), build the task,
     log its size, and run it with sweeplab.loop.record (`title` starts the curves' title: "adding")."""
     validate(cfg)
     device = prepare(cfg)
     task = task_class(cfg, device)
-    recorded = settings(cfg, task, **extra_settings)
+    recorded = settings(cfg, task)
     log.info("%s on %s: %d parameters, %d steps", task.label, describe(device), recorded["n_params"], cfg.trainer.steps)
     return loop.record(
         task,

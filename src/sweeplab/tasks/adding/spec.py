@@ -5,24 +5,14 @@ variance, 2/12 = 0.167; 0.01 is 6% of that (94% of the variance explained, an RM
 sum between 0 and 2), well below what a model that ignores the markers can reach.
 """
 
-from sweeplab.contract import Solved, TaskSpec
+from sweeplab.contract import Solved, TaskSpec, sequence_settings
 
 SPEC = TaskSpec(
     name="adding",
     run="sweeplab.tasks.adding.train:run",
     metric_columns=("step", "train_mse", "eval_mse", "elapsed_s"),
     results={"final_eval_mse": float, "best_eval_mse": float, "step_solved": int, "n_params": int},
-    settings={
-        "model": "model.name",
-        "hidden_size": "model.hidden_size",
-        "forget_bias": "model.forget_bias",
-        "seq_len": "seq_len",
-        "seed": "seed",
-        "optimizer": "optim.name",
-        "lr": "optim.lr",
-        "batch_size": "trainer.batch_size",
-        "steps": "trainer.steps",
-    },  # fmt: skip
+    settings=sequence_settings(),
     objective="final_eval_mse",
     maximize=False,
     solved=Solved(

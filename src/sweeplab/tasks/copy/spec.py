@@ -4,7 +4,7 @@ Solved: held-out per-symbol accuracy >= 0.99 on the answer steps (guessing score
 the default 8 symbols). The difficulty axis is the delay T between the last symbol and the delimiter.
 """
 
-from sweeplab.contract import SOLVED_THRESHOLD, Solved, TaskSpec
+from sweeplab.contract import SOLVED_THRESHOLD, Solved, TaskSpec, sequence_settings
 
 SPEC = TaskSpec(
     name="copy",
@@ -17,19 +17,7 @@ SPEC = TaskSpec(
         "step_solved": int,
         "n_params": int,
     },  # fmt: skip
-    settings={
-        "model": "model.name",
-        "hidden_size": "model.hidden_size",
-        "forget_bias": "model.forget_bias",
-        "seq_len": "seq_len",
-        "alphabet": "data.alphabet",
-        "length": "data.length",
-        "seed": "seed",
-        "optimizer": "optim.name",
-        "lr": "optim.lr",
-        "batch_size": "trainer.batch_size",
-        "steps": "trainer.steps",
-    },  # fmt: skip
+    settings=sequence_settings(alphabet="data.alphabet", length="data.length"),
     objective="final_eval_acc",
     solved=Solved(
         "eval_acc",

@@ -72,4 +72,4 @@ class Copy(SequenceTask):
 
 
 def run(cfg: DictConfig, job: Job) -> dict:
-    return run_task(cfg, job, validate, Copy, title="copy", alphabet=cfg.data.alphabet, length=cfg.data.length)
+    return run_task(cfg, job, validate, Copy, title="copy")

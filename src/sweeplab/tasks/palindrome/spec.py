@@ -1,6 +1,6 @@
 """What the palindrome task is, for the code that must not import it (torch-free: sweeplab.contract)."""
 
-from sweeplab.contract import SOLVED_THRESHOLD, Solved, TaskSpec
+from sweeplab.contract import SOLVED_THRESHOLD, Solved, TaskSpec, sequence_settings
 
 SPEC = TaskSpec(
     name="palindrome",
@@ -13,18 +13,7 @@ SPEC = TaskSpec(
         "step_to_99": int,
         "n_params": int,
     },  # fmt: skip
-    settings={
-        "model": "model.name",
-        "hidden_size": "model.hidden_size",
-        "forget_bias": "model.forget_bias",
-        "seq_len": "seq_len",
-        "encoding": "data.encoding",
-        "seed": "seed",
-        "optimizer": "optim.name",
-        "lr": "optim.lr",
-        "batch_size": "trainer.batch_size",
-        "steps": "trainer.steps",
-    },
+    settings=sequence_settings(encoding="data.encoding"),
     objective="final_eval_acc",
     solved=Solved(
         "eval_acc",

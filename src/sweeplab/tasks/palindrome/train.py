@@ -83,4 +83,4 @@ def evaluate(model, inputs, targets) -> tuple[float, float]:
 
 
 def run(cfg: DictConfig, job: Job) -> dict:
-    return run_task(cfg, job, validate, Palindrome, encoding=cfg.data.encoding)
+    return run_task(cfg, job, validate, Palindrome)
