@@ -184,3 +184,19 @@ def test_the_tracker_benchmark_times_a_tracker_on_its_own(capsys):
     main(["--alone", "--loggers", "tensorboard"])  # the whole-run comparison is two training processes
     (line,) = capsys.readouterr().out.splitlines()
     assert line.startswith("logger=tensorboard on its own (open, 20 rows, finish): ") and "s CPU" in line
+
+
+def test_rows_that_never_reached_the_tracker_are_caught_up_once_at_the_finish(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from torch.utils.tensorboard import SummaryWriter
+
+    from sweeplab.trackers.tensorboard import TensorBoardRun, last_steps
+
+    (tmp_path / "metrics.csv").write_text("step,eval_acc,elapsed_s\n5,0.25,1.0\n10,0.5,2.0\n")
+    # the tracker holds step 5; the row of step 10 was lost on its way (a stop), no new row followed
+    run = TensorBoardRun(SummaryWriter(log_dir=str(tmp_path)), {"eval_acc": 5}, tmp_path)
+    run.finish({"status": "completed", "steps_done": 10, "final_eval_acc": 0.5}, settings={})
+    assert last_steps(tmp_path) == {"eval_acc": 10, "final_eval_acc": 10, "steps_done": 10}
+    accumulator = EventAccumulator(str(tmp_path))
+    accumulator.Reload()
+    assert [(e.step, e.value) for e in accumulator.Scalars("eval_acc")] == [(10, 0.5)]  # not step 5 again

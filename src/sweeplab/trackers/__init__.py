@@ -16,6 +16,7 @@ refused, in one line with the install command, before the training starts.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import importlib
 import json
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from sweeplab.contract import RESUMABLE_CHANGES, identity
+from sweeplab.contract import METRICS_FILE, RESUMABLE_CHANGES, identity
 from sweeplab.errors import ConfigError
 from sweeplab.job import Job
 
@@ -79,6 +80,16 @@ class Backend(Tracker):
         values = self.new_values(rows)
         if values:
             self.log_values(values)
+
+
+def rows_on_disk(out_dir: Path) -> list[dict]:
+    """metrics.csv's rows as numbers: at the finish, the rows that a stop lost on the way to the
+    tracker (a resumed run that writes no new row would never send them again) are caught up."""
+    try:
+        with open(Path(out_dir) / METRICS_FILE, newline="") as f:
+            return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(f)]
+    except (OSError, ValueError):
+        return []
 
 
 def is_number(value) -> bool:

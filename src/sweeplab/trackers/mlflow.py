@@ -19,7 +19,7 @@ from urllib.parse import unquote
 from omegaconf import DictConfig
 
 from sweeplab.job import Job
-from sweeplab.trackers import Backend, images, missing_extra, params, run_key
+from sweeplab.trackers import Backend, images, missing_extra, params, rows_on_disk, run_key
 
 STORE_FILE = "mlflow.db"
 ARTIFACTS_DIR = "mlartifacts"
@@ -126,6 +126,7 @@ class MlflowRun(Backend):
             self.client.log_batch(self.run_id, metrics=metrics[start : start + 10 * BATCH])
 
     def finish(self, summary: dict, settings: dict) -> None:
+        self.log_rows(rows_on_disk(self.out_dir))
         values = self.summary_values(summary, settings)
         if values:
             self.log_values(values)

@@ -10,7 +10,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from sweeplab.job import Job
-from sweeplab.trackers import Backend, images, missing_extra, params, run_key
+from sweeplab.trackers import Backend, images, missing_extra, params, rows_on_disk, run_key
 
 EVENTS = "events.out.tfevents.*"
 
@@ -60,6 +60,7 @@ class TensorBoardRun(Backend):
         import matplotlib.image
 
         step = summary.get("steps_done") or 0
+        self.log_rows(rows_on_disk(self.out_dir))
         values = self.summary_values(summary, settings)
         for name, value, at in values:
             self.writer.add_scalar(name, value, at)
