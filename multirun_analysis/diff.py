@@ -199,9 +199,13 @@ def _censoring_flag(base: stats.T50Estimate, new: stats.T50Estimate) -> str:
     b, n = rank[base.censored], rank[new.censored]
     if base.t50 is None and base.censored == stats.NONE or new.t50 is None and new.censored == stats.NONE:
         return NO_CLEAR_CHANGE
-    if n > b and (new.censored != stats.ABOVE or base.t50 is None or (not base.open_above and base.ci_high <= new.tested_max)):
+    if n > b and (
+        new.censored != stats.ABOVE or base.t50 is None or (not base.open_above and base.ci_high <= new.tested_max)
+    ):
         return IMPROVED
-    if n < b and (base.censored != stats.ABOVE or new.t50 is None or (not new.open_above and new.ci_high <= base.tested_max)):
+    if n < b and (
+        base.censored != stats.ABOVE or new.t50 is None or (not new.open_above and new.ci_high <= base.tested_max)
+    ):
         return REGRESSED
     return NO_CLEAR_CHANGE
 
