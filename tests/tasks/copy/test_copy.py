@@ -57,6 +57,7 @@ def test_a_solved_run_stops_early_and_a_killed_one_resumes_to_the_same_result(tm
     assert resumed["early_stopped_at"] == stopped and rows(half) == rows(tmp_path / "full")
 
 
+@pytest.mark.slow  # about 20 s: `pytest -m slow tests/tasks` (the default suite stays as fast as before)
 def test_the_memory_length_search_and_its_report(tmp_path, cli):
     """`experiment=memory_length task=copy` (a threshold of 0.3 that short delays reach in 20 steps): the
     search runs as for the palindrome, and its report has the copy task's section."""
