@@ -706,3 +706,18 @@ def test_representative_bad_inputs_through_the_real_command_line(command_lines, 
     cwd = command_lines[0][1].parent
     litter = [p.name for p in cwd.iterdir() if not p.name.startswith("run")]
     assert not litter, f"the refused commands wrote {litter} into the current dir"
+
+
+def test_a_missing_optional_plugin_names_its_extra():
+    """Without the [tune] extra Hydra has no hydra/sweeper/optuna; the line says which extra brings it."""
+    from hydra.errors import MissingConfigException
+
+    from sweeplab.__main__ import user_error
+
+    missing = MissingConfigException("...", missing_cfg_file="hydra/sweeper/optuna", options=["basic", "sweeplab"])
+    line = str(user_error(missing))
+    assert line == (
+        "Could not find 'hydra/sweeper/optuna': the options of hydra/sweeper are basic, sweeplab; "
+        'it comes with an optional extra: pip install -e ".[tune]"'
+    )
+    assert "\n" not in line

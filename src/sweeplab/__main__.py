@@ -151,6 +151,10 @@ def checked_cfg_display() -> Iterator[None]:
         Hydra.show_cfg = original
 
 
+# Hydra plugins that sweeplab's presets name but installs only with an extra (pyproject.toml).
+OPTIONAL_PLUGINS = {("hydra/sweeper", "optuna"): "tune"}
+
+
 def user_error(exc: BaseException) -> UsageError | None:
     """The one-line UsageError for a mistake that Hydra reports in many lines, or None (a bug keeps its
     traceback; a UsageError is already one line)."""
@@ -159,7 +163,10 @@ def user_error(exc: BaseException) -> UsageError | None:
     cause = exc.__cause__
     if isinstance(exc, MissingConfigException) and exc.missing_cfg_file and exc.options:
         group, _, option = exc.missing_cfg_file.rpartition("/")
-        return ConfigError(f"Could not find '{group}/{option}': the options of {group} are {', '.join(exc.options)}")
+        line = f"Could not find '{group}/{option}': the options of {group} are {', '.join(exc.options)}"
+        if (group, option) in OPTIONAL_PLUGINS:  # an optional extra that is not installed
+            line += f'; it comes with an optional extra: pip install -e ".[{OPTIONAL_PLUGINS[group, option]}]"'
+        return ConfigError(line)
     if isinstance(exc, OverrideParseException):
         return ConfigError(
             f"{exc.override!r} is not a valid override ({_first_line(exc.message)}); write KEY=VALUE, "

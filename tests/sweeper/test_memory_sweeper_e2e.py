@@ -6,6 +6,7 @@ training's, so the tests check what must hold whatever they are."""
 import csv
 import json
 import os
+import re
 
 import pytest
 import yaml
@@ -43,7 +44,9 @@ def snapshot(root):
 
 
 def last_line(out: str) -> str:
-    return out.strip().splitlines()[-1].split("] ", 1)[-1]
+    """The last log line's message, without its prefix: Hydra's `[time][HYDRA] ` or a job's
+    `[time][logger][LEVEL] - ` (which one the sweep process uses depends on the launcher)."""
+    return re.sub(r"^(\[[^\]]*\])+( -)? ", "", out.strip().splitlines()[-1])
 
 
 def check_search(sweep, budget: int) -> list[dict]:
