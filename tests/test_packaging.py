@@ -58,7 +58,7 @@ def test_cli_runs_from_the_unpacked_wheel_with_its_own_configs(wheel, tmp_path):
             "seq_len=4",
             "trainer.steps=2",
             "trainer.eval_every=1",
-            "data.eval_size=8",
+            "data.eval_size=100",
             "trainer.batch_size=4",
             "model.hidden_size=4",
             f"hydra.run.dir={run_dir}",
