@@ -125,7 +125,7 @@ def test_missing_files_with_download_off_do_not_claim_a_failed_download(tmp_path
     assert "allow data.download=true" in message and str(tmp_path / "MNIST" / "raw") in message
 
 
-def test_a_failed_download_says_so_and_why_in_the_log(tmp_path, monkeypatch, caplog):
+def test_a_failed_download_says_so_and_why_in_its_one_line(tmp_path, monkeypatch):
     import torchvision.datasets
 
     def offline(*args, **kwargs):
@@ -136,21 +136,36 @@ def test_a_failed_download_says_so_and_why_in_the_log(tmp_path, monkeypatch, cap
     monkeypatch.setattr(torchvision.datasets, "MNIST", offline)
     with pytest.raises(ConfigError) as error:
         load_digits(_mnist_cfg(tmp_path, download=True).data)
-    assert "could not be downloaded" in str(error.value) and "\n" not in str(error.value)
-    assert any("<urlopen error>" in r.getMessage() and "\n" not in r.getMessage() for r in caplog.records)
+    message = str(error.value)
+    assert "could not be downloaded: Error downloading" in message and "<urlopen error>" in message
+    assert "\n" not in message
+
+
+def _offline_mnist_args(root, run_dir):
+    return [
+        "task=gan",
+        "trainer.device=cpu",
+        "data=mnist",
+        f"data.root={root}",
+        "data.download=false",
+        f"hydra.run.dir={run_dir}",
+    ]
+
+
+def test_missing_mnist_is_refused_before_the_run_claims_its_dir(tmp_path):
+    """Issue 20: a refused run claimed its dir (a `failed` summary, so the corrected command was
+    refused). Missing input files are checked before the dir exists: one line, nothing written."""
+    run_dir = tmp_path / "run"
+    result = run_cli(_offline_mnist_args(tmp_path / "none", run_dir), cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()], result.stderr
+    assert "data=mnist: MNIST is not in" in result.stderr and "data=mnist5k" in result.stderr
+    assert not run_dir.exists() and not (tmp_path / "outputs").exists()
 
 
 def test_a_damaged_mnist_file_through_the_cli(tmp_path, tiny_mnist):
     target = _damage(tiny_mnist / "MNIST" / "raw", "truncated IDX")
-    args = [
-        "task=gan",
-        "trainer.device=cpu",
-        "data=mnist",
-        f"data.root={tiny_mnist}",
-        "data.download=false",
-        f"hydra.run.dir={tmp_path / 'run'}",
-    ]
-    result = run_cli(args, cwd=tmp_path)
+    result = run_cli(_offline_mnist_args(tiny_mnist, tmp_path / "run"), cwd=tmp_path)
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if str(target) in line]
     assert len(lines) == 1 and "not an MNIST IDX file (1000 bytes where its header promises" in lines[0], result.stderr

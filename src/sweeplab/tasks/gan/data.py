@@ -132,25 +132,7 @@ def _torchvision_mnist(root: Path, download: bool):
     torchvision.datasets.MNIST downloads them only when they are missing and `download` is true.
     Every file's header and length are checked, so a damaged file is named in one line.
     """
-    raw = root / "MNIST" / "raw"
-    _unpack(raw, download)
-    missing = [name for name in IDX_FILES if not (raw / name).exists()]
-    if missing and download:
-        from torchvision.datasets import MNIST
-
-        try:
-            MNIST(str(root), train=True, download=True)
-        except Exception as exc:  # noqa: BLE001  (offline, a mirror down, a bad md5: the error below says what to do)
-            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-            log.warning("downloading MNIST into %s failed: %s", root, " ".join(lines) or type(exc).__name__)
-        missing = [name for name in IDX_FILES if not (raw / name).exists()]
-    if missing:
-        why = "could not be downloaded" if download else "data.download=false"
-        raise ConfigError(
-            f"data=mnist: MNIST is not in {raw} ({', '.join(missing)} missing; {why}); put the four IDX files "
-            f"(.gz or unpacked) there, set data.root=DIR{'' if download else ', allow data.download=true'}, "
-            f"or use the offline digits: data=mnist5k"
-        )
+    raw = ensure_mnist_files(root, download)
     parts = []
     for prefix in ("train", "t10k"):
         images = _read_idx(raw / f"{prefix}-images-idx3-ubyte", download)
@@ -162,6 +144,32 @@ def _torchvision_mnist(root: Path, download: bool):
             )
         parts.append((images, labels))
     return parts[0], parts[1]
+
+
+def ensure_mnist_files(root: Path, download: bool) -> Path:
+    """ROOT/MNIST/raw with the four IDX files unpacked there, downloaded first when missing and allowed;
+    a ConfigError that says what to do when they cannot be had. A run calls it before it claims its dir."""
+    raw = root / "MNIST" / "raw"
+    _unpack(raw, download)
+    missing = [name for name in IDX_FILES if not (raw / name).exists()]
+    why = "data.download=false"
+    if missing and download:
+        from torchvision.datasets import MNIST
+
+        why = "could not be downloaded"
+        try:
+            MNIST(str(root), train=True, download=True)
+        except Exception as exc:  # noqa: BLE001  (offline, a mirror down, a bad md5: the error below says what to do)
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            why += f": {' '.join(lines) or type(exc).__name__}"
+        missing = [name for name in IDX_FILES if not (raw / name).exists()]
+    if missing:
+        raise ConfigError(
+            f"data=mnist: MNIST is not in {raw} ({', '.join(missing)} missing; {why}); put the four IDX files "
+            f"(.gz or unpacked) there, set data.root=DIR{'' if download else ', allow data.download=true'}, "
+            f"or use the offline digits: data=mnist5k"
+        )
+    return raw
 
 
 def _what_to_do(download: bool, which: str = "it") -> str:

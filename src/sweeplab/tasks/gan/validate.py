@@ -56,7 +56,14 @@ def validate_interpolation(cfg: DictConfig) -> None:
 
 
 def preflight(cfg: DictConfig) -> None:
-    """A quality cache dir that cannot be written fails now, not after the training."""
+    """Full MNIST that is not there (nor downloadable) and a quality cache dir that cannot be written
+    fail now, before the run claims its dir, not after it (or after the training)."""
+    if cfg.data.name == "mnist":
+        from pathlib import Path
+
+        from sweeplab.tasks.gan.data import ensure_mnist_files
+
+        ensure_mnist_files(Path(cfg.data.root).expanduser(), bool(cfg.data.download))
     if cfg.quality.enabled:
         from sweeplab.tasks.gan.quality.classifier import check_cache_dir
 
