@@ -4,7 +4,6 @@ Exactly once: a job killed right after its tracker logged a row that lies beyond
 recomputes that row when resumed; the tracker must hold it once, equal to metrics.csv. A tracker that
 fails is one warning line per job and the jobs complete."""
 
-import csv
 import json
 import logging
 import math
@@ -19,6 +18,7 @@ from sweeplab.trackers import run_key
 from tests.conftest import TINY, compose_config
 from tests.scaleout.helpers import ENV, status
 from tests.trackers.kill_after_row import kill_after_row
+from tests.trackers.rows import COLUMNS, assert_same, csv_rows, mlflow_rows, tracker_rows
 
 # 30 steps, a row every 5, a checkpoint every 10: a kill after the row of step 15 resumes from 10.
 SETTINGS = [
@@ -30,33 +30,6 @@ SETTINGS = [
     "model=rnn",
 ]
 KILLED_AT = 15
-
-
-def csv_rows(job_dir) -> list[dict]:
-    """metrics.csv as {step: {column: value}} for the logged columns (not step, not elapsed_s)."""
-    with open(job_dir / "metrics.csv", newline="") as f:
-        return {
-            int(row["step"]): {k: float(v) for k, v in row.items() if k not in ("step", "elapsed_s")}
-            for row in csv.DictReader(f)
-        }
-
-
-def tracker_rows(series: dict[str, list[tuple[int, float]]], columns) -> dict:
-    """{name: [(step, value), ...]} -> {step: {name: value}}, failing on a step logged twice."""
-    rows: dict = {}
-    for name in columns:
-        steps = [step for step, _ in series[name]]
-        assert len(steps) == len(set(steps)), f"{name} logged twice at a step: {steps}"
-        for step, value in series[name]:
-            rows.setdefault(step, {})[name] = value
-    return rows
-
-
-def assert_same(logged: dict, expected: dict, rel: float) -> None:
-    assert sorted(logged) == sorted(expected)
-    for step, row in expected.items():
-        for name, value in row.items():
-            assert math.isclose(logged[step][name], value, rel_tol=rel), (step, name)
 
 
 def test_tensorboard_holds_each_metrics_row_once_after_a_kill_and_resume(tmp_path, cli):
@@ -79,9 +52,8 @@ def test_tensorboard_holds_each_metrics_row_once_after_a_kill_and_resume(tmp_pat
     assert sorted(expected) == list(range(5, 31, 5))
     accumulator = EventAccumulator(str(run_dir))
     accumulator.Reload()
-    columns = ["train_loss", "train_acc", "eval_loss", "eval_acc"]
-    series = {name: [(e.step, e.value) for e in accumulator.Scalars(name)] for name in columns}
-    assert_same(tracker_rows(series, columns), expected, rel=1e-6)  # TensorBoard keeps float32
+    series = {name: [(e.step, e.value) for e in accumulator.Scalars(name)] for name in COLUMNS}
+    assert_same(tracker_rows(series, COLUMNS), expected, rel=1e-6)  # TensorBoard keeps float32
     assert accumulator.Scalars("final_eval_acc")[0].step == 30
     assert "curves" in accumulator.Tags()["images"]
 
@@ -108,15 +80,11 @@ def test_mlflow_sweep_with_a_killed_job_rerun_holds_one_run_per_job_with_its_row
     runs = client.search_runs([experiment.experiment_id])
     assert len(runs) == 2
     by_seed = {run.data.params["seed"]: run for run in runs}
-    columns = ["train_loss", "train_acc", "eval_loss", "eval_acc"]
     for seed, job in (("0", "0"), ("1", "1")):
         run = by_seed[seed]
         assert run.info.status == "FINISHED" and run.data.tags["sweeplab.sweep"] == str(sweep.resolve())
         assert "trainer.num_threads" not in run.data.params and "logger.name" not in run.data.params
-        series = {
-            name: [(m.step, m.value) for m in client.get_metric_history(run.info.run_id, name)] for name in columns
-        }
-        assert_same(tracker_rows(series, columns), csv_rows(sweep / job), rel=0)
+        assert_same(mlflow_rows(client, run.info.run_id), csv_rows(sweep / job), rel=0)
         summary = json.loads((sweep / job / "summary.json").read_text())
         assert run.data.metrics["final_eval_acc"] == summary["final_eval_acc"]
         assert [a.path for a in client.list_artifacts(run.info.run_id)] == ["curves.png"]
