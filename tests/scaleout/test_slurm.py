@@ -1,5 +1,6 @@
 """Sweeps through a real SLURM controller (hydra/launcher=slurm_cpu): completion and report, requeue,
-preemption, time limits, a failing job, array_parallelism, and scancel's SIGTERM. docs/SCALE_OUT.md records the matrix.
+preemption, time limits, a failing job, array_parallelism, scancel's SIGTERM, and an MLflow tracker across
+a requeue. docs/SCALE_OUT.md records the matrix.
 
 They need a cluster that answers (`bash .ci/local_slurm.sh start` makes one on this machine; `.ci/run`
 does it in CI) and skip in one line without one; SWEEPLAB_REQUIRE_SLURM=1 turns that skip into a
@@ -125,6 +126,17 @@ def wait_for_checkpoint(job_dir: Path) -> None:
     )
 
 
+def requeue_and_finish(tmp_path, sweep, proc):
+    """`scontrol requeue` job 0 of a running sweep; the sweep then completes and job 0 resumed. Its id."""
+    job = task_id(sweep, 0)
+    requeue = run("scontrol", "requeue", job)
+    assert requeue.returncode == 0, requeue.stderr
+    assert proc.wait(timeout=240) == 0, sweep_log(tmp_path, sweep)[-3000:]
+    assert status(sweep / "0") == "completed"
+    assert "resuming from" in (sweep / "0" / "sweeplab.log").read_text()
+    return job
+
+
 # --- 1. a sweep completes, and its report is written ------------------------------------------------
 def test_sweep_completes_every_job_and_its_report_is_written(tmp_path):
     sweep = tmp_path / "sweep"
@@ -160,12 +172,7 @@ def test_scontrol_requeue_continues_from_the_checkpoint_with_identical_metrics(t
     assert progress.returncode == 0 and "1 running" in progress.stdout and "of 1" in progress.stdout, progress.stdout
     assert re.search(r"job +0 +running +[1-6]0/60 steps \(\d+%\)", progress.stdout), progress.stdout
 
-    job = task_id(sweep, 0)
-    requeue = run("scontrol", "requeue", job)
-    assert requeue.returncode == 0, requeue.stderr
-    assert proc.wait(timeout=240) == 0, sweep_log(tmp_path, sweep)[-3000:]
-    assert status(sweep / "0") == "completed"
-    assert "resuming from" in (sweep / "0" / "sweeplab.log").read_text()
+    job = requeue_and_finish(tmp_path, sweep, proc)
     assert metrics(sweep / "0") == reference
     states = [r["State"] for r in final_records(job, duplicates=True)]
     assert states[0] == "REQUEUED" and states[-1] == "COMPLETED", states
@@ -291,3 +298,34 @@ def test_scancel_sigterm_checkpoints_the_job_which_a_rerun_resumes_with_identica
     resumed = re.findall(r"resuming from \S+ at step (\d+)", (sweep / "0" / "sweeplab.log").read_text())
     assert resumed == [stopped[1]]
     assert metrics(sweep / "0") == reference
+
+
+# --- 8. an experiment tracker across a requeue: the job's one MLflow run, each row once -------------
+def test_a_requeued_job_continues_its_own_mlflow_run_and_logs_each_row_once(tmp_path, background, reference):
+    """Issue 21: the peers open a second tracker run when SLURM requeues a job. The requeued job finds
+    its MLflow run again by its identity and logs only the rows that run does not hold yet."""
+    mlflow = pytest.importorskip("mlflow", reason="logger=mlflow needs the [mlflow] extra")
+    from sweeplab.trackers.mlflow import store_lock
+    from tests.trackers.rows import assert_same, csv_rows, mlflow_rows
+
+    sweep = tmp_path / "sweep"
+    proc = background(sweep, *RUN, *pace(2), "logger=mlflow")
+    wait_for_checkpoint(sweep / "0")
+    with store_lock(sweep / "mlflow.db"):  # the job creates the store on a thread of its own: take turns, as jobs do
+        client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{sweep / 'mlflow.db'}")
+
+    def logged_runs():
+        experiment = client.get_experiment_by_name("sweeplab")
+        runs = client.search_runs([experiment.experiment_id]) if experiment else []
+        return runs if runs and client.get_metric_history(runs[0].info.run_id, "eval_acc") else None
+
+    wait_until(logged_runs, 120, "the job's first rows in its MLflow run")
+    (before,) = logged_runs()
+
+    job = requeue_and_finish(tmp_path, sweep, proc)
+    assert [r["State"] for r in final_records(job, duplicates=True)][0] == "REQUEUED"
+
+    (after,) = logged_runs()
+    assert after.info.run_id == before.info.run_id and after.info.status == "FINISHED"
+    assert metrics(sweep / "0") == reference
+    assert_same(mlflow_rows(client, after.info.run_id), csv_rows(sweep / "0"), rel=0)
