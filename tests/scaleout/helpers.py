@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import time
 from pathlib import Path
 
 from tests.conftest import TINY
@@ -64,3 +65,19 @@ def assert_own_dirs(sweep_dir: Path) -> None:
         summary = json.loads((job_dir / "summary.json").read_text()) if (job_dir / "summary.json").exists() else None
         if summary:
             assert summary["overrides"] == hydra["overrides"]["task"]
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie is dead: nobody may reap it in a container without an init)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def outliving(pids: set[int], seconds: float) -> list[int]:
+    """The processes of `pids` still running after up to `seconds` (polled: returns once all are gone)."""
+    deadline = time.time() + seconds
+    while (running := [pid for pid in pids if alive(pid)]) and time.time() < deadline:
+        time.sleep(0.2)
+    return running

@@ -14,7 +14,17 @@ from omegaconf import OmegaConf
 
 from hydra_plugins.hydra_submitit_launcher.submitit_launcher import SlurmLauncher
 from tests.conftest import compose_config
-from tests.scaleout.helpers import ENV, FAST, LAUNCHERS, SWEEPER, assert_own_dirs, fault, metrics, status
+from tests.scaleout.helpers import (
+    ENV,
+    FAST,
+    LAUNCHERS,
+    SWEEPER,
+    assert_own_dirs,
+    fault,
+    metrics,
+    outliving,
+    status,
+)
 
 
 def slurm_script(tmp_path, monkeypatch, *overrides, preset="slurm") -> tuple[str, object]:
@@ -184,22 +194,6 @@ def descendants(pid: int) -> set[int]:
             found.add(child)
             todo.append(child)
     return found
-
-
-def alive(pid: int) -> bool:
-    """Running (a zombie is dead: nobody may reap it in a container without an init)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def outliving(pids: set[int], seconds: float) -> list[int]:
-    """The processes of `pids` still running after up to `seconds` (polled: returns once all are gone)."""
-    deadline = time.time() + seconds
-    while (running := [pid for pid in pids if alive(pid)]) and time.time() < deadline:
-        time.sleep(0.2)
-    return running
 
 
 def training_sweep(tmp_path: Path, launcher: str, **popen) -> tuple[subprocess.Popen, Path]:

@@ -1,5 +1,5 @@
 """A test-only Hydra callback: SIGKILL the job's process right after its tracker logged the row of
-`step` (the training waits for the tracker's thread to write it), once per job dir. With `step` between two checkpoints, the resumed job recomputes the rows
+`step` (the training waits for the tracker's process to write it), once per job dir. With `step` between two checkpoints, the resumed job recomputes the rows
 after its last checkpoint, which the tracker already holds: the case that must not log twice.
 
     +hydra.callbacks.kill._target_=tests.trackers.kill_after_row.KillAfterRow
@@ -21,7 +21,7 @@ class KillAfterRow(Callback):
     def on_job_start(self, config, **kwargs) -> None:
         if self.job is not None and config.hydra.job.get("num") != self.job:
             return
-        from sweeplab.trackers import Background
+        from sweeplab.trackers.process import Background
 
         marker = Path(config.hydra.runtime.output_dir) / ".killed-after-row"
         original = self._original = Background.log_rows
@@ -38,7 +38,7 @@ class KillAfterRow(Callback):
 
     def on_job_end(self, config, job_return, **kwargs) -> None:
         if self._original is not None:  # the basic launcher runs the next job in this process
-            from sweeplab.trackers import Background
+            from sweeplab.trackers.process import Background
 
             Background.log_rows = self._original
             self._original = None

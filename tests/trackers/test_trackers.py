@@ -7,6 +7,10 @@ fails is one warning line per job and the jobs complete."""
 import json
 import logging
 import math
+import os
+import signal
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -16,7 +20,7 @@ from sweeplab.errors import ConfigError
 from sweeplab.runner import run_job
 from sweeplab.trackers import run_key
 from tests.conftest import TINY, compose_config
-from tests.scaleout.helpers import ENV, status
+from tests.scaleout.helpers import ENV, REPO, outliving, status
 from tests.trackers.kill_after_row import kill_after_row
 from tests.trackers.rows import COLUMNS, assert_same, csv_rows, mlflow_rows, tracker_rows
 
@@ -168,3 +172,31 @@ def test_rows_that_never_reached_the_tracker_are_caught_up_once_at_the_finish(tm
     accumulator = EventAccumulator(str(tmp_path))
     accumulator.Reload()
     assert [(e.step, e.value) for e in accumulator.Scalars("eval_acc")] == [(10, 0.5)]  # not step 5 again
+
+
+TRACKER_THEN_SIGKILL = """
+import os, signal, sys
+from pathlib import Path
+from sweeplab.job import Job
+from sweeplab.trackers import open_tracker
+from tests.conftest import compose_config
+
+tracker = open_tracker(compose_config(["logger=tensorboard"]), Job(Path(sys.argv[1])), "orphan")
+tracker.log_rows([{"step": 1, "train_loss": 1.0}])
+tracker.drain()
+print(tracker.child.pid, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_the_tracker_process_ends_with_the_training_process_however_it_dies(tmp_path):
+    """The tracker runs in a process of its own (off the training's GIL). A training process that is
+    SIGKILLed (OOM killer, scheduler) cannot tell it to stop: it must end by itself, not linger."""
+    result = subprocess.run(
+        [sys.executable, "-c", TRACKER_THEN_SIGKILL, str(tmp_path)],
+        cwd=REPO, env={**os.environ, **ENV}, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert result.returncode == -signal.SIGKILL, result.stderr[-2000:]
+    child = int(result.stdout.split()[-1])
+    assert not outliving({child}, seconds=10), "the tracker process outlived its training process"
+    assert "Traceback" not in result.stderr, result.stderr[-2000:]

@@ -19,10 +19,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import importlib
+import importlib.util
 import json
 import logging
-import queue
-import threading
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -113,7 +112,7 @@ def logger_name(cfg: DictConfig) -> str:
 
 
 def open_tracker(cfg: DictConfig, job: Job, label: str) -> Tracker:
-    """The job's tracker: a no-op for logger=none, else the backend, guarded, on its own thread.
+    """The job's tracker: a no-op for logger=none, else the backend, guarded, in its own process.
     Refuses (ConfigError) a backend that is not installed; any other failure is the one warning line."""
     name = logger_name(cfg)
     if name == "none":
@@ -122,13 +121,22 @@ def open_tracker(cfg: DictConfig, job: Job, label: str) -> Tracker:
         raise ConfigError(f"logger={name} is not a tracker; choose one of none, {', '.join(BACKENDS)}")
     module = importlib.import_module(f"sweeplab.trackers.{name}")
     module.require()  # a missing package: one line with the install command
-    guarded = Guarded(name, label)
-    config = OmegaConf.to_container(cfg, resolve=True)
+    from sweeplab.trackers.process import Background
 
-    def open_backend() -> None:
-        guarded.tracker = guarded.attempt(lambda: module.open(cfg.logger, config, job, label))
+    logger, config = (OmegaConf.to_container(c, resolve=True) for c in (cfg.logger, cfg))
+    try:
+        return Background(name, logger, config, job, label)
+    except OSError as exc:  # no process to be had (a process limit, no memory): the run goes on without
+        log.warning("logger=%s failed, this run goes on without it (its own files are complete): %s", name, exc)
+        return Tracker()
 
-    return Background(guarded, open_backend)
+
+def installed(*packages: str) -> bool:
+    """Whether the packages can be imported, without importing them here (the tracker's process does)."""
+    try:
+        return all(importlib.util.find_spec(name) is not None for name in packages)
+    except (ImportError, ValueError):  # ValueError: a module that sys.modules holds as None
+        return False
 
 
 def missing_extra(name: str, extra: str, packages: str) -> ConfigError:
@@ -164,36 +172,6 @@ class Guarded(Tracker):
     def finish(self, summary: dict, settings: dict) -> None:
         if self.tracker is not None:
             self.attempt(lambda: self.tracker.finish(summary, settings))
-
-
-class Background(Tracker):
-    """A tracker's calls, in order, on a thread of their own: the training never waits for a store's
-    creation, a database write or a server (creating a sqlite store takes seconds of disk syncs)."""
-
-    def __init__(self, tracker: Tracker, first_call):
-        self.tracker, self.calls = tracker, queue.SimpleQueue()
-        self.calls.put(first_call)
-        self.thread = threading.Thread(target=self._work, name="tracker", daemon=True)
-        self.thread.start()
-
-    def _work(self) -> None:
-        while (call := self.calls.get()) is not None:
-            call()
-
-    def log_rows(self, rows: list[dict]) -> None:
-        rows = list(rows)  # the loop appends to its list while this waits
-        self.calls.put(lambda: self.tracker.log_rows(rows))
-
-    def drain(self) -> None:
-        """Wait until every call so far is done."""
-        done = threading.Event()
-        self.calls.put(done.set)
-        done.wait()
-
-    def finish(self, summary: dict, settings: dict) -> None:
-        self.calls.put(lambda: self.tracker.finish(summary, settings))
-        self.calls.put(None)
-        self.thread.join()
 
 
 def images(out_dir: Path) -> list[Path]:

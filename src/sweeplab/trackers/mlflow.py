@@ -19,7 +19,7 @@ from urllib.parse import unquote
 from omegaconf import DictConfig
 
 from sweeplab.job import Job
-from sweeplab.trackers import Backend, images, missing_extra, params, rows_on_disk, run_key
+from sweeplab.trackers import Backend, images, installed, missing_extra, params, rows_on_disk, run_key
 
 STORE_FILE = "mlflow.db"
 ARTIFACTS_DIR = "mlartifacts"
@@ -28,11 +28,8 @@ BATCH = 100  # MLflow's limit of params per log_batch call (metrics: 1000)
 
 
 def require() -> None:
-    try:
-        import mlflow  # noqa: F401
-        import sqlalchemy  # noqa: F401
-    except ImportError:
-        raise missing_extra("mlflow", "mlflow", "mlflow-skinny (with sqlalchemy and alembic)") from None
+    if not installed("mlflow", "sqlalchemy", "alembic"):
+        raise missing_extra("mlflow", "mlflow", "mlflow-skinny (with sqlalchemy and alembic)")
 
 
 def open(logger: DictConfig, config: dict, job: Job, label: str) -> MlflowRun:
@@ -42,9 +39,10 @@ def open(logger: DictConfig, config: dict, job: Job, label: str) -> MlflowRun:
     # MLflow 3 reports its usage to its makers from background threads unless told not to: a run that
     # logs to a local file makes no network calls (MLFLOW_DISABLE_TELEMETRY=false turns it back on).
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    for name in ("mlflow", "alembic"):  # their INFO lines about creating tables would fill every job's log
-        logging.getLogger(name).setLevel(logging.WARNING)
     from mlflow.tracking import MlflowClient
+
+    for name in ("mlflow", "alembic"):  # their INFO lines about creating tables would fill every job's log
+        logging.getLogger(name).setLevel(logging.WARNING)  # after the import, which sets mlflow's to INFO
 
     uri = logger.get("tracking_uri") or f"sqlite:///{store_dir(job).resolve() / STORE_FILE}"
     db = sqlite_path(uri)

@@ -10,16 +10,14 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from sweeplab.job import Job
-from sweeplab.trackers import Backend, images, missing_extra, params, rows_on_disk, run_key
+from sweeplab.trackers import Backend, images, installed, missing_extra, params, rows_on_disk, run_key
 
 EVENTS = "events.out.tfevents.*"
 
 
 def require() -> None:
-    try:
-        from torch.utils.tensorboard import SummaryWriter  # noqa: F401
-    except ImportError:
-        raise missing_extra("tensorboard", "tensorboard", "tensorboard") from None
+    if not installed("tensorboard"):
+        raise missing_extra("tensorboard", "tensorboard", "tensorboard")
 
 
 def open(logger: DictConfig, config: dict, job: Job, label: str) -> TensorBoardRun:
