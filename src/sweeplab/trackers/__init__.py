@@ -124,11 +124,8 @@ def open_tracker(cfg: DictConfig, job: Job, label: str) -> Tracker:
     from sweeplab.trackers.process import Background
 
     logger, config = (OmegaConf.to_container(c, resolve=True) for c in (cfg.logger, cfg))
-    try:
-        return Background(name, logger, config, job, label)
-    except OSError as exc:  # no process to be had (a process limit, no memory): the run goes on without
-        log.warning("logger=%s failed, this run goes on without it (its own files are complete): %s", name, exc)
-        return Tracker()
+    # no process to be had (a process limit, no memory) is the same one warning line as any tracker fault
+    return Guarded(name, label).attempt(lambda: Background(name, logger, config, job, label)) or Tracker()
 
 
 def installed(*packages: str) -> bool:

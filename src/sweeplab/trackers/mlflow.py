@@ -43,6 +43,7 @@ def open(logger: DictConfig, config: dict, job: Job, label: str) -> MlflowRun:
 
     for name in ("mlflow", "alembic"):  # their INFO lines about creating tables would fill every job's log
         logging.getLogger(name).setLevel(logging.WARNING)  # after the import, which sets mlflow's to INFO
+    logging.getLogger("urllib3").setLevel(logging.ERROR)  # its retry line would come before our one warning line
 
     uri = logger.get("tracking_uri") or f"sqlite:///{store_dir(job).resolve() / STORE_FILE}"
     db = sqlite_path(uri)

@@ -1,10 +1,12 @@
 """The GAN tasks' settings: ranges and cross-field rules, one line each (sweeplab.config's helpers)."""
 
+from pathlib import Path
+
 from omegaconf import DictConfig, ListConfig
 
 from sweeplab.config import is_int, nullable, one_of, positive_int, require, seed, validate_optim
 from sweeplab.errors import ConfigError
-from sweeplab.tasks.gan.data import SOURCES
+from sweeplab.tasks.gan.data import SOURCES, ensure_mnist_files
 
 
 def validate(cfg: DictConfig) -> None:
@@ -59,10 +61,6 @@ def preflight(cfg: DictConfig) -> None:
     """Full MNIST that is not there (nor downloadable) and a quality cache dir that cannot be written
     fail now, before the run claims its dir, not after it (or after the training)."""
     if cfg.data.name == "mnist":
-        from pathlib import Path
-
-        from sweeplab.tasks.gan.data import ensure_mnist_files
-
         ensure_mnist_files(Path(cfg.data.root).expanduser(), bool(cfg.data.download))
     if cfg.quality.enabled:
         from sweeplab.tasks.gan.quality.classifier import check_cache_dir
